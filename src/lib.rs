@@ -1,0 +1,2 @@
+//! chia-pool: a Chia pool server for the v2 pooling protocol.
+pub mod chia;

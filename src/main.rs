@@ -1,0 +1,3 @@
+fn main() {
+    println!("chia-pool {}", env!("CARGO_PKG_VERSION"));
+}
