@@ -17,7 +17,11 @@ fn check_message<M: Message + std::fmt::Debug + PartialEq>(name: &str, entry: &V
     let bytes = hex_bytes(&entry["bytes"]);
     assert_eq!(parsed.to_stream_bytes(), bytes, "{name}: Streamable bytes");
     let from_bytes = M::from_stream_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(from_bytes.to_json(), parsed.to_json(), "{name}: parse from bytes");
+    assert_eq!(
+        from_bytes.to_json(),
+        parsed.to_json(),
+        "{name}: parse from bytes"
+    );
     if let Some(hash) = entry.get("get_hash") {
         assert_eq!(parsed.get_hash(), bytes32(hash), "{name}: get_hash");
     }
@@ -99,7 +103,10 @@ fn key_derivation_matches() {
     let owner_sk = secret_key(&keys["owner_sk"]);
     assert_eq!(owner_sk.public_key(), owner_pk);
     let derived = auth_signing_public_key(&owner_pk);
-    assert_eq!(derived, public_key(&keys["auth_signing_pk_derived_unhardened_12381"]));
+    assert_eq!(
+        derived,
+        public_key(&keys["auth_signing_pk_derived_unhardened_12381"])
+    );
     let signing_sk = secret_key(&keys["auth_signing_sk"]);
     assert_eq!(owner_sk.derive_unhardened(12381), signing_sk);
     assert_eq!(signing_sk.public_key(), derived);
@@ -122,34 +129,74 @@ fn every_signature_verdict_matches() {
             let plot_pk = public_key(&entry["plot_public_key"]);
             let auth_pk = public_key(&entry["authentication_public_key"]);
             let sig = signature(agg);
-            let as_registered = entry["aggregate_verify_with_auth_pk_as_registered"].as_bool().unwrap();
-            let with_derived = entry["aggregate_verify_with_auth_signing_pk"].as_bool().unwrap();
-            assert_eq!(aggregate_verify(&sig, [(&plot_pk, &m[..]), (&auth_pk, &m[..])]), as_registered, "{name}");
+            let as_registered = entry["aggregate_verify_with_auth_pk_as_registered"]
+                .as_bool()
+                .unwrap();
+            let with_derived = entry["aggregate_verify_with_auth_signing_pk"]
+                .as_bool()
+                .unwrap();
+            assert_eq!(
+                aggregate_verify(&sig, [(&plot_pk, &m[..]), (&auth_pk, &m[..])]),
+                as_registered,
+                "{name}"
+            );
             let derived = auth_signing_public_key(&auth_pk);
-            assert_eq!(aggregate_verify(&sig, [(&plot_pk, &m[..]), (&derived, &m[..])]), with_derived, "{name}");
+            assert_eq!(
+                aggregate_verify(&sig, [(&plot_pk, &m[..]), (&derived, &m[..])]),
+                with_derived,
+                "{name}"
+            );
             // The same verdict through the request type, when the vector has the request.
             let request_name = name.replace("post_partial", "PostPartialRequest");
             if let Some(req) = messages.get(&request_name) {
                 let req = PostPartialRequest::from_json_str(&req["json"].to_string()).unwrap();
-                assert_eq!(signatures::partial_message(&req).as_ref(), &m[..], "{name}: message");
-                assert_eq!(signatures::verify_partial(&req, &auth_pk), as_registered, "{name}");
+                assert_eq!(
+                    signatures::partial_message(&req).as_ref(),
+                    &m[..],
+                    "{name}: message"
+                );
+                assert_eq!(
+                    signatures::verify_partial(&req, &auth_pk),
+                    as_registered,
+                    "{name}"
+                );
             }
             continue;
         }
         let m = hex_bytes(&entry["message"]);
         let sig = signature(&entry["signature"]);
         let valid = entry["valid"].as_bool().unwrap();
-        assert_eq!(verify(&sig, &auth_signing_public_key(&owner_pk), &m), valid, "{name}");
+        assert_eq!(
+            verify(&sig, &auth_signing_public_key(&owner_pk), &m),
+            valid,
+            "{name}"
+        );
         if name.starts_with("get_auth") && valid {
-            let req = GetAuthRequest::from_json_str(&messages["GetAuthRequest"]["json"].to_string()).unwrap();
-            assert_eq!(&get_auth_message(req.timestamp, &launcher_id, &target)[..], &m[..], "{name}: layout");
-            assert!(signatures::verify_get_auth(&req, &owner_pk, &target), "{name}");
+            let req =
+                GetAuthRequest::from_json_str(&messages["GetAuthRequest"]["json"].to_string())
+                    .unwrap();
+            assert_eq!(
+                &get_auth_message(req.timestamp, &launcher_id, &target)[..],
+                &m[..],
+                "{name}: layout"
+            );
+            assert!(
+                signatures::verify_get_auth(&req, &owner_pk, &target),
+                "{name}"
+            );
             let other_target = chia_protocol::Bytes32::new([7; 32]);
-            assert!(!signatures::verify_get_auth(&req, &owner_pk, &other_target), "{name}: other pool");
+            assert!(
+                !signatures::verify_get_auth(&req, &owner_pk, &other_target),
+                "{name}: other pool"
+            );
         }
         if let Some(msg) = messages.get(&name.replace("Payload", "Request")) {
             let req = PostFarmerRequest::from_json_str(&msg["json"].to_string()).unwrap();
-            assert_eq!(req.payload.get_hash().as_ref(), &m[..], "{name}: payload hash");
+            assert_eq!(
+                req.payload.get_hash().as_ref(),
+                &m[..],
+                "{name}: payload hash"
+            );
             assert_eq!(signatures::verify_post_farmer(&req), valid, "{name}");
         }
     }

@@ -29,7 +29,8 @@ fn cases(file: &Value) -> Vec<Case> {
         .iter()
         .map(|p| {
             let pos_json = p["proof_of_space_json"].to_string();
-            let pos = ProofOfSpace::from_bytes(&hex_bytes(&p["proof_of_space_bytes"])).expect("proof bytes");
+            let pos = ProofOfSpace::from_bytes(&hex_bytes(&p["proof_of_space_bytes"]))
+                .expect("proof bytes");
             let from_json = <ProofOfSpace as chia_pool::chia::wire::WireValue>::from_json(
                 &serde_json::from_str(&pos_json).unwrap(),
                 "proof_of_space",
@@ -69,9 +70,16 @@ fn check_file(file: &Value, c: &ConsensusConstants) {
             .unwrap_or_else(|e| panic!("partial {i}: {e}"));
         let verdicts = p.get("verdicts");
         if let Some(v) = verdicts {
-            assert!(v["as_submitted"].as_bool().unwrap(), "vector says partial {i} is valid");
+            assert!(
+                v["as_submitted"].as_bool().unwrap(),
+                "vector says partial {i} is valid"
+            );
         }
-        assert_eq!(quality, bytes32(&p["quality_string"]), "partial {i}: quality string");
+        assert_eq!(
+            quality,
+            bytes32(&p["quality_string"]),
+            "partial {i}: quality string"
+        );
         assert_eq!(
             proofs::proof_get_hash(&case.pos, &quality),
             bytes32(&p["proof_of_space_get_hash"]),
@@ -87,18 +95,34 @@ fn check_file(file: &Value, c: &ConsensusConstants) {
                 difficulty,
                 case.ctx.prev_tx_height,
             );
-            assert_eq!(ours, iters.as_u64().unwrap(), "partial {i}: iterations at difficulty {difficulty}");
+            assert_eq!(
+                ours,
+                iters.as_u64().unwrap(),
+                "partial {i}: iterations at difficulty {difficulty}"
+            );
         }
         // The complete signed request the farmer would send.
-        let request = PostPartialRequest::from_json_str(&p["post_partial_request_json"].to_string()).unwrap();
-        assert_eq!(request.payload.proof_of_space, case.pos, "partial {i}: request carries the proof");
-        assert_eq!(request.payload.get_hash(), bytes32(&p["payload_get_hash"]), "partial {i}");
+        let request =
+            PostPartialRequest::from_json_str(&p["post_partial_request_json"].to_string()).unwrap();
+        assert_eq!(
+            request.payload.proof_of_space, case.pos,
+            "partial {i}: request carries the proof"
+        );
+        assert_eq!(
+            request.payload.get_hash(),
+            bytes32(&p["payload_get_hash"]),
+            "partial {i}"
+        );
         let auth_pk = public_key(&file["keys"]["authentication_public_key"]);
         let sig_ok = p
             .get("aggregate_signature_valid_with_registered_auth_pk")
             .and_then(Value::as_bool)
             .unwrap_or(true);
-        assert_eq!(signatures::verify_partial(&request, &auth_pk), sig_ok, "partial {i}: signature");
+        assert_eq!(
+            signatures::verify_partial(&request, &auth_pk),
+            sig_ok,
+            "partial {i}: signature"
+        );
         assert_eq!(
             request.payload.proof_of_space.pool_contract_puzzle_hash,
             Some(bytes32(&file["keys"]["reward_puzzle_hash"])),
@@ -151,7 +175,9 @@ fn v2_proofs_match_chia() {
     let prev_tx = u32_of(&file["meta"]["prev_transaction_block_height_used"]);
     assert_eq!(
         c.pool_iters_limit(),
-        file["meta"]["pool_required_iters_limit_farmer_side"].as_u64().unwrap()
+        file["meta"]["pool_required_iters_limit_farmer_side"]
+            .as_u64()
+            .unwrap()
     );
     for case in cases(&file) {
         let p = &case.partial;
@@ -201,7 +227,10 @@ fn v1_proofs_match_chiapos() {
         file["meta"]["prefix_bits_at_height"].as_u64().unwrap()
     );
     for case in cases(&file) {
-        assert_eq!(proofs::plot_id(&case.pos), Some(bytes32(&file["keys"]["plot_id"])));
+        assert_eq!(
+            proofs::plot_id(&case.pos),
+            Some(bytes32(&file["keys"]["plot_id"]))
+        );
     }
     check_file(&file, &c);
 }

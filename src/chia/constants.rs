@@ -57,7 +57,10 @@ pub struct ConsensusConstants {
     #[serde(rename = "PLOT_V1_PHASE_OUT_EPOCH_BITS")]
     pub plot_v1_phase_out_epoch_bits: u8,
     /// Heights after the second fork at which the v2 base filter loses one bit. 2.7.5 hard-codes the same list.
-    #[serde(rename = "PLOT_FILTER_V2_RELATIVE_HEIGHT", default = "default_filter_v2_heights")]
+    #[serde(
+        rename = "PLOT_FILTER_V2_RELATIVE_HEIGHT",
+        default = "default_filter_v2_heights"
+    )]
     pub plot_filter_v2_relative_height: Vec<u32>,
     #[serde(default = "default_filter_window_size")]
     pub filter_window_size: u8,
@@ -71,8 +74,8 @@ pub struct ConsensusConstants {
 
 fn default_filter_v2_heights() -> Vec<u32> {
     vec![
-        50_494_000, 45_444_000, 40_394_000, 35_343_000, 30_298_000, 25_247_000, 20_197_000, 15_146_000,
-        10_101_000,
+        50_494_000, 45_444_000, 40_394_000, 35_343_000, 30_298_000, 25_247_000, 20_197_000,
+        15_146_000, 10_101_000,
     ]
 }
 fn default_filter_window_size() -> u8 {
@@ -101,9 +104,9 @@ impl ConsensusConstants {
 
     pub fn from_value(value: serde_json::Value) -> Result<Self, ConstantsError> {
         let inner = match value {
-            serde_json::Value::Object(mut map) if map.contains_key("constants") => map
-                .remove("constants")
-                .unwrap_or(serde_json::Value::Null),
+            serde_json::Value::Object(mut map) if map.contains_key("constants") => {
+                map.remove("constants").unwrap_or(serde_json::Value::Null)
+            }
             other => other,
         };
         let constants: Self = serde_json::from_value(inner)?;
@@ -132,7 +135,8 @@ impl ConsensusConstants {
 
     /// Rejects values that would make the arithmetic below divide by zero or shift out of range.
     fn validate(&self) -> Result<(), ConstantsError> {
-        let invalid = |key, value: String, reason| Err(ConstantsError::Invalid { key, value, reason });
+        let invalid =
+            |key, value: String, reason| Err(ConstantsError::Invalid { key, value, reason });
         if self.num_sps_sub_slot == 0 {
             return invalid("NUM_SPS_SUB_SLOT", "0".into(), "must be positive");
         }
@@ -147,10 +151,18 @@ impl ConsensusConstants {
             );
         }
         if self.plot_size_v2 == 0 || self.plot_size_v2 > 50 {
-            return invalid("PLOT_SIZE_V2", self.plot_size_v2.to_string(), "must be in 1..=50");
+            return invalid(
+                "PLOT_SIZE_V2",
+                self.plot_size_v2.to_string(),
+                "must be in 1..=50",
+            );
         }
         if self.max_plot_size_v1 > 59 {
-            return invalid("MAX_PLOT_SIZE_V1", self.max_plot_size_v1.to_string(), "must be at most 59");
+            return invalid(
+                "MAX_PLOT_SIZE_V1",
+                self.max_plot_size_v1.to_string(),
+                "must be at most 59",
+            );
         }
         if self.max_effective_plot_filter_bits > 32 {
             return invalid(
@@ -204,7 +216,9 @@ mod tests {
     fn bad_values_are_named() {
         let mut v: serde_json::Value = serde_json::from_str(MAINNET_JSON).unwrap();
         v["constants"]["EPOCH_BLOCKS"] = 0.into();
-        let err = ConsensusConstants::from_value(v.clone()).unwrap_err().to_string();
+        let err = ConsensusConstants::from_value(v.clone())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("EPOCH_BLOCKS"), "{err}");
         v["constants"]["EPOCH_BLOCKS"] = 4608.into();
         v["constants"]["GENESIS_CHALLENGE"] = "0x1234".into();

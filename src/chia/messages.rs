@@ -37,7 +37,8 @@ impl MessageError {
 pub trait Message: Sized + WireValue + Streamable {
     /// Parses the message from its JSON text (a request body).
     fn from_json_str(text: &str) -> Result<Self, MessageError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| MessageError::Json(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| MessageError::Json(e.to_string()))?;
         Ok(Self::from_json(&value, "")?)
     }
 

@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::constants::ConsensusConstants;
 // TEMP until pos_v1 lands
-fn validate_proof_v1(_: &[u8; 32], _: u8, _: &[u8; 32], _: &[u8]) -> Option<[u8; 32]> { None }
+fn validate_proof_v1(_: &[u8; 32], _: u8, _: &[u8; 32], _: &[u8]) -> Option<[u8; 32]> {
+    None
+}
 
 /// Where on the chain a proof is checked: the signage point (or end of slot) and the heights around it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +36,13 @@ pub enum ProofError {
     #[error("v1 plots are phased out at transaction height {prev_tx_height} for this proof")]
     V1PhasedOut { prev_tx_height: u32 },
     #[error("v2 plots are not valid before height {activation} (transaction height is {prev_tx_height})")]
-    V2NotActive { prev_tx_height: u32, activation: u32 },
-    #[error("proof_of_space must carry exactly one of pool_public_key and pool_contract_puzzle_hash")]
+    V2NotActive {
+        prev_tx_height: u32,
+        activation: u32,
+    },
+    #[error(
+        "proof_of_space must carry exactly one of pool_public_key and pool_contract_puzzle_hash"
+    )]
     PoolIdentity,
     #[error("proof_of_space.size k={size} is outside the allowed {min}..={max}")]
     SizeOutOfRange { size: u8, min: u8, max: u8 },
@@ -56,7 +63,11 @@ pub enum ProofError {
 }
 
 /// The first step of every check: `sha256(plot_id ‖ challenge_hash ‖ sp_hash)`.
-pub fn plot_filter_input(plot_id: &Bytes32, challenge_hash: &Bytes32, sp_hash: &Bytes32) -> Bytes32 {
+pub fn plot_filter_input(
+    plot_id: &Bytes32,
+    challenge_hash: &Bytes32,
+    sp_hash: &Bytes32,
+) -> Bytes32 {
     let mut h = Sha256::new();
     h.update(plot_id);
     h.update(challenge_hash);
@@ -156,13 +167,18 @@ pub fn passes_v2_filter(
     signage_point_index: u8,
     window_size: u8,
 ) -> bool {
-    let mask: u32 = if filter_bits >= 32 { u32::MAX } else { (1u32 << filter_bits) - 1 };
+    let mask: u32 = if filter_bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << filter_bits) - 1
+    };
     let mut h = Sha256::new();
     h.update(group_id);
     h.update(filter_challenge);
     let digest = h.finalize();
     let effective = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & mask;
-    let target = (u32::from(signage_point_index % window_size.max(1)) ^ u32::from(meta_group)) & mask;
+    let target =
+        (u32::from(signage_point_index % window_size.max(1)) ^ u32::from(meta_group)) & mask;
     effective == target
 }
 
@@ -232,7 +248,9 @@ pub fn verify_and_get_quality_string(
     }
 
     if is_v2 {
-        let (Some(filter_challenge), Some(sp_index)) = (&ctx.filter_challenge, ctx.signage_point_index) else {
+        let (Some(filter_challenge), Some(sp_index)) =
+            (&ctx.filter_challenge, ctx.signage_point_index)
+        else {
             return Err(ProofError::MissingFilterInputs);
         };
         let group_id = plot_group_id(pos).ok_or(ProofError::PoolIdentity)?;
@@ -267,9 +285,14 @@ pub fn verify_and_get_quality_string(
                 len: pos.proof.len(),
             });
         }
-        validate_proof_v1(&plot_id.to_bytes(), pos.size, &pos.challenge.to_bytes(), &pos.proof)
-            .map(Bytes32::new)
-            .ok_or(ProofError::InvalidProof)
+        validate_proof_v1(
+            &plot_id.to_bytes(),
+            pos.size,
+            &pos.challenge.to_bytes(),
+            &pos.proof,
+        )
+        .map(Bytes32::new)
+        .ok_or(ProofError::InvalidProof)
     }
 }
 
@@ -314,7 +337,8 @@ pub fn required_iterations(
     h.update(sp_hash);
     let sp_quality = BigUint::from_bytes_be(&h.finalize());
     let size = expected_plot_size(c, pos, prev_tx_height).max(1);
-    let numerator = BigUint::from(difficulty) * BigUint::from(c.difficulty_constant_factor) * sp_quality;
+    let numerator =
+        BigUint::from(difficulty) * BigUint::from(c.difficulty_constant_factor) * sp_quality;
     let denominator = BigUint::from(size) << 256u32;
     let iters = numerator / denominator;
     u64::try_from(iters).unwrap_or(u64::MAX).max(1)

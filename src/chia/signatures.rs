@@ -4,7 +4,7 @@
 //! * POST /v2/partial carries one aggregate over the payload hash: the plot key's signature plus the
 //!   authentication key's own (not derived) signature.
 
-use chia_bls::{aggregate_pairing, aggregate_verify, hash_to_g2, verify, DerivableKey, PublicKey, Signature};
+use chia_bls::{aggregate_verify, verify, DerivableKey, PublicKey, Signature};
 use chia_protocol::Bytes32;
 use sha2::{Digest, Sha256};
 
@@ -19,7 +19,11 @@ pub fn auth_signing_public_key(authentication_public_key: &PublicKey) -> PublicK
 }
 
 /// The 72 raw bytes GET /auth signs: `u64be(timestamp) ‖ launcher_id ‖ target_puzzle_hash` (not hashed).
-pub fn get_auth_message(timestamp: u64, launcher_id: &Bytes32, target_puzzle_hash: &Bytes32) -> [u8; 72] {
+pub fn get_auth_message(
+    timestamp: u64,
+    launcher_id: &Bytes32,
+    target_puzzle_hash: &Bytes32,
+) -> [u8; 72] {
     let mut msg = [0u8; 72];
     msg[..8].copy_from_slice(&timestamp.to_be_bytes());
     msg[8..40].copy_from_slice(launcher_id.as_ref());
@@ -58,7 +62,10 @@ pub fn verify_partial(request: &PostPartialRequest, authentication_public_key: &
     let plot_key = &request.payload.proof_of_space.plot_public_key;
     aggregate_verify(
         &request.aggregate_signature,
-        [(plot_key, m.as_ref()), (authentication_public_key, m.as_ref())],
+        [
+            (plot_key, m.as_ref()),
+            (authentication_public_key, m.as_ref()),
+        ],
     )
 }
 
@@ -108,30 +115,49 @@ pub fn verify_partials_batch(checks: &[PartialSignatureCheck], seed: &[u8; 32]) 
 }
 
 fn batch_holds(checks: &[PartialSignatureCheck], seed: &[u8; 32]) -> bool {
-    let mut sum = Signature::default();
-    let mut pairs: Vec<(PublicKey, Signature)> = Vec::with_capacity(checks.len() * 2 + 1);
-    let mut aug = Vec::with_capacity(48 + 32);
+    // blst's pairing context accumulates e(rᵢ·pk, H(pk ‖ m)) and Σ rᵢσᵢ itself; keys and signatures were
+    // subgroup-checked when parsed, so the per-point checks are off here.
+    let mut pairing = blst::Pairing::new(true, AUG_SCHEME_DST);
     for (i, check) in checks.iter().enumerate() {
-        if !check.signature.is_valid() {
-            return false;
-        }
         let scalar = batch_scalar(seed, i);
-        let mut sig = check.signature.clone();
-        sig.scalar_multiply(&scalar);
-        sum.aggregate(&sig);
+        let Some(sig) = to_blst_signature(&check.signature) else {
+            return false;
+        };
+        let sig: &blst::blst_p2_affine = (&sig).into();
+        let mut first = true;
         for pk in [&check.plot_public_key, &check.authentication_public_key] {
-            aug.clear();
-            aug.extend_from_slice(&pk.to_bytes());
-            aug.extend_from_slice(check.message.as_ref());
-            let mut weighted = *pk;
-            weighted.scalar_multiply(&scalar);
-            pairs.push((weighted, hash_to_g2(&aug)));
+            let pk_bytes = pk.to_bytes();
+            let Ok(blst_pk) = blst::min_pk::PublicKey::from_bytes(&pk_bytes) else {
+                return false;
+            };
+            let pk_affine: &blst::blst_p1_affine = (&blst_pk).into();
+            // The signature joins the aggregate once per partial, with the partial's scalar.
+            let sig_arg: &dyn std::any::Any = if first { sig } else { &() };
+            first = false;
+            let err = pairing.mul_n_aggregate(
+                pk_affine,
+                false,
+                sig_arg,
+                false,
+                &scalar,
+                64,
+                check.message.as_ref(),
+                &pk_bytes,
+            );
+            if err != blst::BLST_ERROR::BLST_SUCCESS {
+                return false;
+            }
         }
     }
-    let mut neg_generator = PublicKey::generator();
-    neg_generator.negate();
-    pairs.push((neg_generator, sum));
-    aggregate_pairing(pairs)
+    pairing.commit();
+    pairing.finalverify(None)
+}
+
+/// chia's AugSchemeMPL domain separation tag (the public key is the augmentation).
+const AUG_SCHEME_DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_AUG_";
+
+fn to_blst_signature(sig: &Signature) -> Option<blst::min_pk::Signature> {
+    blst::min_pk::Signature::from_bytes(&sig.to_bytes()).ok()
 }
 
 /// A non-zero 64-bit scalar derived from the seed and the position in the batch.

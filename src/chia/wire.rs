@@ -77,8 +77,14 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// Parses an unsigned integer given as a JSON number or a decimal string (how query strings carry them).
-fn parse_unsigned(value: &Value, field: &str, max: u64, type_name: &str) -> Result<u64, FieldError> {
-    let out_of_range = || FieldError::new(field, format!("out of range for {type_name} (0..={max})"));
+fn parse_unsigned(
+    value: &Value,
+    field: &str,
+    max: u64,
+    type_name: &str,
+) -> Result<u64, FieldError> {
+    let out_of_range =
+        || FieldError::new(field, format!("out of range for {type_name} (0..={max})"));
     let parsed = match value {
         Value::Number(n) => n.as_u64().ok_or_else(|| {
             if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() != 0.0) {
@@ -250,7 +256,10 @@ pub fn take_field<T: WireValue>(
     }
 }
 
-pub fn expect_object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, FieldError> {
+pub fn expect_object<'a>(
+    value: &'a Value,
+    field: &str,
+) -> Result<&'a Map<String, Value>, FieldError> {
     match value {
         Value::Object(map) => Ok(map),
         other => Err(FieldError::new(

@@ -11,7 +11,9 @@ pub fn vector(name: &str) -> Value {
 }
 
 pub fn hex_bytes(v: &Value) -> Vec<u8> {
-    let s = v.as_str().unwrap_or_else(|| panic!("expected a hex string, got {v}"));
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a hex string, got {v}"));
     hex::decode(s.trim_start_matches("0x")).unwrap_or_else(|e| panic!("bad hex {s}: {e}"))
 }
 
@@ -39,12 +41,17 @@ pub fn secret_key(v: &Value) -> chia_bls::SecretKey {
 }
 
 /// Mainnet constants with a vector file's `constants_overrides_of_mainnet` applied.
-pub fn constants_with_overrides(overrides: &Value) -> chia_pool::chia::constants::ConsensusConstants {
+pub fn constants_with_overrides(
+    overrides: &Value,
+) -> chia_pool::chia::constants::ConsensusConstants {
     let mainnet = chia_pool::chia::constants::ConsensusConstants::mainnet_json();
     let mut value: Value = serde_json::from_str(mainnet).expect("mainnet json");
-    let target = value["constants"].as_object_mut().expect("constants object");
+    let target = value["constants"]
+        .as_object_mut()
+        .expect("constants object");
     for (k, v) in overrides.as_object().expect("overrides object") {
         target.insert(k.clone(), v.clone());
     }
-    chia_pool::chia::constants::ConsensusConstants::from_value(value).expect("constants with overrides")
+    chia_pool::chia::constants::ConsensusConstants::from_value(value)
+        .expect("constants with overrides")
 }
