@@ -1,2 +1,4 @@
 //! chia-pool: a Chia pool server for the v2 pooling protocol.
 pub mod chia;
+pub mod config;
+pub mod store;

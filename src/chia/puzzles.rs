@@ -1,0 +1,621 @@
+//! PlotNFT v2 puzzles (chia-blockchain 2.7.5 `chia/pools/plotnft_drivers.py`): the embedded
+//! CLVM that no Rust crate ships, the pool configuration, and [`PlotNftPuzzles`], which computes
+//! every puzzle hash of one PlotNFT by tree-hash arithmetic (see `docs/plotnft-v2.md` §3).
+//!
+//! Hashes are computed with `curry_tree_hash` over precomputed argument hashes, never by building
+//! CLVM, because the pool derives them for every member on every scan. Building the actual puzzle
+//! reveals (needed only to spend) is in `super::reveals`.
+
+use chia_bls::PublicKey;
+use chia_protocol::Bytes32;
+use chia_puzzles::{
+    BLS_WITH_TAPROOT_MEMBER_HASH, DELEGATED_PUZZLE_FEEDER_HASH, ENFORCE_DPUZ_WRAPPERS_HASH,
+    FIXED_PUZZLE_MEMBER_HASH, ONE_OF_N_HASH, RESTRICTIONS_HASH, SINGLETON_LAUNCHER_HASH,
+    SINGLETON_MEMBER_HASH, SINGLETON_TOP_LAYER_V1_1_HASH,
+};
+use clvm_utils::{curry_tree_hash, tree_hash, tree_hash_atom, tree_hash_pair, TreeHash};
+use clvmr::serde::node_from_bytes;
+use clvmr::Allocator;
+
+/// Decodes a hex literal at compile time, so the embedded puzzles stay readable as the `.clsp.hex`
+/// files they come from; a malformed literal or wrong length is a build error, not a runtime one.
+const fn hex<const N: usize>(s: &str) -> [u8; N] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("invalid hex digit"),
+        }
+    }
+    let s = s.as_bytes();
+    assert!(s.len() == 2 * N, "hex literal has the wrong length");
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = (nibble(s[2 * i]) << 4) | nibble(s[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+/// `(a 5 7)`: `PuzzleWithRestrictions`' outer layer, `INDEX_WRAPPER(NONCE, INNER)`. Defined inline
+/// in `custody_architecture.py`; not in chia-puzzles.
+pub const INDEX_WRAPPER: [u8; 7] = hex("ff02ff05ff0780");
+pub const INDEX_WRAPPER_HASH: TreeHash = TreeHash::new(hex(
+    "847d971ef523417d555ea9854b1612837155d34d453298defcd310774305f657",
+));
+
+/// `chia/wallet/puzzles/custody/heightlock.clsp.hex`: passes the conditions through only if they
+/// contain `(82 HEIGHTLOCK …)`. Not chia-puzzles' `TIMELOCK`, which asserts seconds.
+pub const HEIGHTLOCK: [u8; 137] = hex(concat!(
+    "ff02ffff01ff02ff06ffff04ff02ffff04ff05ffff04ff0bff8080808080ffff04ffff01ff52ff02ffff03ffff02",
+    "ffff03ffff09ff23ff0480ffff01ff02ffff03ffff09ff53ff0580ffff01ff0101ff8080ff0180ff8080ff0180ff",
+    "ff010bffff01ff04ff13ffff02ff06ffff04ff02ffff04ff05ffff04ff1bff80808080808080ff0180ff018080",
+));
+pub const HEIGHTLOCK_HASH: TreeHash = TreeHash::new(hex(
+    "4c3a0aafc84771bb68405c232fefbb641236f9c8ee791a8f7c9a74d9035678f7",
+));
+
+/// `…/custody/fixed_create_coin_destinations.clsp.hex`: fails on any CREATE_COIN whose puzzle hash
+/// is not `ALLOWED_PH`.
+pub const FIXED_CREATE_COIN_DESTINATIONS: [u8; 177] = hex(concat!(
+    "ff02ffff01ff02ff06ffff04ff02ffff04ff05ffff04ff0bffff04ff0bff808080808080ffff04ffff01ff33ff02",
+    "ffff03ff0bffff01ff02ffff03ffff09ff23ff0480ffff01ff02ffff03ffff09ff53ff0580ffff01ff02ff06ffff",
+    "04ff02ffff04ff05ffff04ff1bffff04ff17ff808080808080ffff01ff088080ff0180ffff01ff02ff06ffff04ff",
+    "02ffff04ff05ffff04ff1bffff04ff17ff80808080808080ff0180ffff011780ff0180ff018080",
+));
+pub const FIXED_CREATE_COIN_DESTINATIONS_HASH: TreeHash = TreeHash::new(hex(
+    "9b180c90094b82658705d838a954ad31abeeccf513fcb75b9924caa8d795fd29",
+));
+
+/// `…/custody/send_message_banned.clsp.hex`: fails on any SEND_MESSAGE (66). Not chia-puzzles'
+/// `PREVENT_CONDITION_OPCODE`.
+pub const SEND_MESSAGE_BANNED: [u8; 111] = hex(concat!(
+    "ff02ffff01ff02ff06ffff04ff02ffff04ff05ffff04ff05ff8080808080ffff04ffff01ff42ff02ffff03ff05ff",
+    "ff01ff02ffff03ffff09ff11ff0480ffff01ff0880ffff01ff02ff06ffff04ff02ffff04ff0dffff04ff0bff8080",
+    "80808080ff0180ffff010b80ff0180ff018080",
+));
+pub const SEND_MESSAGE_BANNED_HASH: TreeHash = TreeHash::new(hex(
+    "74d33c679add06271714c1fa88195e32384c86c2b1ff67f3740c8be0f54298ac",
+));
+
+/// `chia/pools/claim_pool_rewards_dpuz.clsp.hex`: the pool path's fixed delegated puzzle
+/// (recreate the singleton, message one reward coin).
+pub const CLAIM_POOL_REWARDS_DPUZ: [u8; 394] = hex(concat!(
+    "ff02ffff01ff04ffff04ff08ffff04ffff0bff5effff0bff16ffff0bff16ff6eff0b80ffff0bff16ffff0bff7eff",
+    "ff0bff16ffff0bff16ff6eff1780ffff0bff16ffff0bff7effff0bff16ffff0bff16ff6eff81bf80ffff0bff16ff",
+    "6eff4e808080ff4e808080ff4e808080ff808080ffff04ffff04ff0cffff04ff81bfffff04ffff0101ffff04ffff",
+    "04ff17ff8080ff8080808080ffff04ffff04ff0affff04ffff0117ffff04ff5fffff04ffff30ffff19ffff16ff05",
+    "ffff0182008080ffff18ffff019100ffffffffffffffffffffffffffffffffff82017f8080ff2fff8202ff80ff80",
+    "80808080ff80808080ffff04ffff01ffff4833ff42ff02ffffa04bf5122f344554c53bde2ebb8cd2b7e3d1600ad6",
+    "31c385a5d7cce23c7785459aa09dcf97a184f32623d11a73124ceb99a5709b083721e878a16d78f596718ba7b2ff",
+    "a102a12871fee210fb8619291eaea194581cbd2531e4b23759d225f6806923f63222a102a8d5dd63fba471ebcb1f",
+    "3e8f7c1e1879b7152a6e7298a91ce119a63400ade7c5ff018080",
+));
+pub const CLAIM_POOL_REWARDS_DPUZ_HASH: TreeHash = TreeHash::new(hex(
+    "a505dffda8f601f2cddf7e01b6272222614c21807d26bbc447256cae220f0e47",
+));
+
+/// `chia/pools/forward_to_pool_puzzle_hash_dpuz.clsp.hex`: the reward coin's delegated puzzle,
+/// `((73 amount) (51 REWARD_HASH amount . REWARD_REST))`.
+pub const FORWARD_TO_POOL_PUZZLE_HASH_DPUZ: [u8; 47] = hex(concat!(
+    "ff04ffff04ffff0149ffff04ff0bff808080ffff04ffff04ffff0133ffff04ff02ffff04ff0bff05808080ff8080",
+    "80",
+));
+pub const FORWARD_TO_POOL_PUZZLE_HASH_DPUZ_HASH: TreeHash = TreeHash::new(hex(
+    "db11ed2af1ed92c759f99d8cfeeb7a945c2fc81ee846fc0a61b0e048d6aeb770",
+));
+
+/// `H((q . ADD_DPUZ_WRAPPER))`, the first curried argument of every ENFORCE_DPUZ_WRAPPERS.
+pub const QUOTED_ADD_DPUZ_WRAPPER_HASH: TreeHash = TreeHash::new(hex(
+    "defac931f5b54b71afab04e80bdfbd8371a12fc8dd1157b6dd09d0d4d6d043c9",
+));
+
+/// Errors in the PlotNFT parameters themselves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PuzzleError {
+    #[error("pool_memoization is not one serialized CLVM program: {0}")]
+    InvalidPoolMemoization(String),
+    #[error("the {0:?} state needs a pool config, and this PlotNFT has none")]
+    NoPoolConfig(PlotNftState),
+    #[error("CLVM allocation failed: {0}")]
+    Clvm(String),
+}
+
+/// The pool's identity as the wallet curries it into the PlotNFT: it must equal byte for byte
+/// what `/pool_info` publishes as `(target_puzzle_hash, relative_lock_height, pool_memoization)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolConfig {
+    pub pool_puzzle_hash: Bytes32,
+    /// Blocks a leaving member waits in the "waiting room" (ASSERT_HEIGHT_RELATIVE).
+    pub heightlock: u32,
+    /// Serialized CLVM appended to the forward's CREATE_COIN: `80` (nil) = no memos, `ffffa0<h>8080`
+    /// = hint `h`.
+    pub pool_memoization: Vec<u8>,
+}
+
+/// Which spend rules the PlotNFT's inner puzzle currently has (doc §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlotNftState {
+    /// No pool: the owner's BLS key controls everything.
+    SelfPooling,
+    /// Pooling; the owner may only move to [`PlotNftState::Exiting`].
+    Pooling,
+    /// The "waiting room": still forwards rewards to the pool, the owner may leave after the
+    /// heightlock.
+    Exiting,
+}
+
+/// `H(atom)` of a CLVM integer, encoded as CLVM does (minimal big-endian two's complement).
+pub(crate) fn int_atom(value: u64) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    let mut out = Vec::with_capacity(9);
+    if first < bytes.len() && bytes[first] & 0x80 != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(&bytes[first..]);
+    out
+}
+
+fn atom_hash(bytes: &[u8]) -> TreeHash {
+    tree_hash_atom(bytes)
+}
+
+/// Tree hash of a proper list whose elements have the given tree hashes.
+fn list_hash(items: &[TreeHash]) -> TreeHash {
+    items
+        .iter()
+        .rev()
+        .fold(tree_hash_atom(&[]), |rest, &item| tree_hash_pair(item, rest))
+}
+
+/// `H((q . X))` given `H(X)`.
+fn quoted_hash(program: TreeHash) -> TreeHash {
+    tree_hash_pair(tree_hash_atom(&[1]), program)
+}
+
+/// Hash of a nonce-0 `PuzzleWithRestrictions` around a member (or M-of-N) puzzle hash, with
+/// optional DPUZ validators (no PlotNFT uses member validators) — doc §3.
+fn pwr_hash(inner: TreeHash, dpuz_validators: &[TreeHash], top_level: bool) -> TreeHash {
+    let mut puzzle = inner;
+    if !dpuz_validators.is_empty() {
+        puzzle = curry_tree_hash(
+            TreeHash::new(RESTRICTIONS_HASH),
+            &[list_hash(&[]), list_hash(dpuz_validators), puzzle],
+        );
+    }
+    if top_level {
+        puzzle = curry_tree_hash(TreeHash::new(DELEGATED_PUZZLE_FEEDER_HASH), &[puzzle]);
+    }
+    curry_tree_hash(INDEX_WRAPPER_HASH, &[atom_hash(&[]), puzzle])
+}
+
+/// `ValidatorStackRestriction(wrappers)` = `ENFORCE_DPUZ_WRAPPERS(QUOTED_ADD_HASH, [H((q . w))…])`.
+fn validator_stack_hash(wrappers: &[TreeHash]) -> TreeHash {
+    let quoted: Vec<TreeHash> = wrappers
+        .iter()
+        .map(|&w| atom_hash(&quoted_hash(w).to_bytes()))
+        .collect();
+    curry_tree_hash(
+        TreeHash::new(ENFORCE_DPUZ_WRAPPERS_HASH),
+        &[atom_hash(&QUOTED_ADD_DPUZ_WRAPPER_HASH.to_bytes()), list_hash(&quoted)],
+    )
+}
+
+/// `H((SINGLETON_TOP_LAYER_V1_1_HASH . (launcher_id . SINGLETON_LAUNCHER_HASH)))`.
+pub fn singleton_struct_hash(launcher_id: Bytes32) -> Bytes32 {
+    tree_hash_pair(
+        atom_hash(&SINGLETON_TOP_LAYER_V1_1_HASH),
+        tree_hash_pair(atom_hash(&launcher_id), atom_hash(&SINGLETON_LAUNCHER_HASH)),
+    )
+    .into()
+}
+
+/// Full singleton v1.1 puzzle hash for an inner puzzle hash.
+pub fn singleton_puzzle_hash(launcher_id: Bytes32, inner_puzzle_hash: Bytes32) -> Bytes32 {
+    curry_tree_hash(
+        TreeHash::new(SINGLETON_TOP_LAYER_V1_1_HASH),
+        &[
+            singleton_struct_hash(launcher_id).into(),
+            inner_puzzle_hash.into(),
+        ],
+    )
+    .into()
+}
+
+/// The RewardPuzzle hash: the plots' `pool_contract_puzzle_hash` for this launcher, where pool
+/// rewards land.
+pub fn reward_puzzle_hash(launcher_id: Bytes32) -> Bytes32 {
+    let member = curry_tree_hash(
+        TreeHash::new(SINGLETON_MEMBER_HASH),
+        &[singleton_struct_hash(launcher_id).into()],
+    );
+    pwr_hash(member, &[], true).into()
+}
+
+/// Hashes that exist only with a pool config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PoolHashes {
+    forward_dpuz: Bytes32,
+    claim_dpuz: Bytes32,
+    /// The pool member PWR (not top level): `INDEX_WRAPPER(0, FIXED_PUZZLE_MEMBER(H(claim)))`.
+    pool_member: Bytes32,
+    pooling_user_member: Bytes32,
+    exiting_user_member: Bytes32,
+    pooling_inner: Bytes32,
+    exiting_inner: Bytes32,
+    exiting_restriction: Bytes32,
+}
+
+/// All puzzle hashes of one PlotNFT's parameter set, computed once in [`PlotNftPuzzles::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlotNftPuzzles {
+    launcher_id: Bytes32,
+    genesis_challenge: Bytes32,
+    synthetic_pubkey: PublicKey,
+    pool: Option<PoolConfig>,
+    struct_hash: Bytes32,
+    reward_puzzle_hash: Bytes32,
+    bls_member: Bytes32,
+    self_pooling_inner: Bytes32,
+    pool_hashes: Option<PoolHashes>,
+}
+
+impl PlotNftPuzzles {
+    /// Fails only if `pool.pool_memoization` is not exactly one serialized CLVM program.
+    pub fn new(
+        launcher_id: Bytes32,
+        genesis_challenge: Bytes32,
+        synthetic_pubkey: PublicKey,
+        pool: Option<PoolConfig>,
+    ) -> Result<Self, PuzzleError> {
+        let struct_hash = singleton_struct_hash(launcher_id);
+        let reward = reward_puzzle_hash(launcher_id);
+        let bls_member = curry_tree_hash(
+            TreeHash::new(BLS_WITH_TAPROOT_MEMBER_HASH),
+            &[atom_hash(&synthetic_pubkey.to_bytes())],
+        );
+        let self_pooling_inner = pwr_hash(bls_member, &[], true).into();
+        let pool_hashes = match &pool {
+            None => None,
+            Some(config) => Some(Self::pool_hashes(
+                config,
+                &genesis_challenge,
+                struct_hash,
+                reward,
+                bls_member,
+            )?),
+        };
+        Ok(Self {
+            launcher_id,
+            genesis_challenge,
+            synthetic_pubkey,
+            pool,
+            struct_hash,
+            reward_puzzle_hash: reward,
+            bls_member: bls_member.into(),
+            self_pooling_inner,
+            pool_hashes,
+        })
+    }
+
+    fn pool_hashes(
+        config: &PoolConfig,
+        genesis_challenge: &Bytes32,
+        struct_hash: Bytes32,
+        reward: Bytes32,
+        bls_member: TreeHash,
+    ) -> Result<PoolHashes, PuzzleError> {
+        let memoization = memoization_hash(&config.pool_memoization)?;
+        let forward = curry_tree_hash(
+            FORWARD_TO_POOL_PUZZLE_HASH_DPUZ_HASH,
+            &[atom_hash(&config.pool_puzzle_hash), memoization],
+        );
+        let claim = curry_tree_hash(
+            CLAIM_POOL_REWARDS_DPUZ_HASH,
+            &[
+                atom_hash(&genesis_challenge[..16]),
+                atom_hash(&SINGLETON_TOP_LAYER_V1_1_HASH),
+                atom_hash(&struct_hash),
+                atom_hash(&reward),
+                atom_hash(&forward.to_bytes()),
+            ],
+        );
+        let fixed_member = curry_tree_hash(
+            TreeHash::new(FIXED_PUZZLE_MEMBER_HASH),
+            &[atom_hash(&claim.to_bytes())],
+        );
+        let pool_member = pwr_hash(fixed_member, &[], false);
+        // The inner puzzle = INDEX_WRAPPER(0, FEEDER(ONE_OF_N(root of [user member, pool member]))).
+        let inner = |user_member: TreeHash| {
+            let root = tree_hash_pair(
+                atom_hash(&user_member.to_bytes()),
+                atom_hash(&pool_member.to_bytes()),
+            );
+            let one_of_n = curry_tree_hash(
+                TreeHash::new(ONE_OF_N_HASH),
+                &[atom_hash(&root.to_bytes())],
+            );
+            pwr_hash(one_of_n, &[], true)
+        };
+        // Exiting first: the pooling user restriction names the waiting-room inner puzzle hash.
+        let heightlock = curry_tree_hash(HEIGHTLOCK_HASH, &[atom_hash(&int_atom(config.heightlock.into()))]);
+        let exiting_restriction = validator_stack_hash(&[heightlock, SEND_MESSAGE_BANNED_HASH]);
+        let exiting_user = pwr_hash(bls_member, &[exiting_restriction], false);
+        let exiting_inner = inner(exiting_user);
+        let destinations = curry_tree_hash(
+            FIXED_CREATE_COIN_DESTINATIONS_HASH,
+            &[atom_hash(&exiting_inner.to_bytes())],
+        );
+        let pooling_restriction = validator_stack_hash(&[destinations, SEND_MESSAGE_BANNED_HASH]);
+        let pooling_user = pwr_hash(bls_member, &[pooling_restriction], false);
+        Ok(PoolHashes {
+            forward_dpuz: forward.into(),
+            claim_dpuz: claim.into(),
+            pool_member: pool_member.into(),
+            pooling_user_member: pooling_user.into(),
+            exiting_user_member: exiting_user.into(),
+            pooling_inner: inner(pooling_user).into(),
+            exiting_inner: exiting_inner.into(),
+            exiting_restriction: exiting_restriction.into(),
+        })
+    }
+
+    pub fn launcher_id(&self) -> Bytes32 {
+        self.launcher_id
+    }
+
+    pub fn genesis_challenge(&self) -> Bytes32 {
+        self.genesis_challenge
+    }
+
+    pub fn synthetic_pubkey(&self) -> &PublicKey {
+        &self.synthetic_pubkey
+    }
+
+    pub fn pool_config(&self) -> Option<&PoolConfig> {
+        self.pool.as_ref()
+    }
+
+    /// The same parameters with another pool config (or none).
+    pub fn with_pool(&self, pool: Option<PoolConfig>) -> Result<Self, PuzzleError> {
+        Self::new(
+            self.launcher_id,
+            self.genesis_challenge,
+            self.synthetic_pubkey,
+            pool,
+        )
+    }
+
+    pub fn singleton_struct_hash(&self) -> Bytes32 {
+        self.struct_hash
+    }
+
+    pub fn reward_puzzle_hash(&self) -> Bytes32 {
+        self.reward_puzzle_hash
+    }
+
+    /// `BLS_WITH_TAPROOT_MEMBER(synthetic_pubkey)`.
+    pub fn bls_member_hash(&self) -> Bytes32 {
+        self.bls_member
+    }
+
+    fn pool_hashes_for(&self, state: PlotNftState) -> Result<&PoolHashes, PuzzleError> {
+        self.pool_hashes
+            .as_ref()
+            .ok_or(PuzzleError::NoPoolConfig(state))
+    }
+
+    /// `FORWARD_TO_POOL_PUZZLE_HASH_DPUZ(pool_puzzle_hash, pool_memoization)`: the message the
+    /// PlotNFT sends to the reward coin.
+    pub fn forward_dpuz_hash(&self) -> Result<Bytes32, PuzzleError> {
+        Ok(self.pool_hashes_for(PlotNftState::Pooling)?.forward_dpuz)
+    }
+
+    pub fn claim_dpuz_hash(&self) -> Result<Bytes32, PuzzleError> {
+        Ok(self.pool_hashes_for(PlotNftState::Pooling)?.claim_dpuz)
+    }
+
+    /// The pool member PWR hash (a leaf of the 1-of-2 tree).
+    pub fn pool_member_hash(&self) -> Result<Bytes32, PuzzleError> {
+        Ok(self.pool_hashes_for(PlotNftState::Pooling)?.pool_member)
+    }
+
+    /// The user member PWR hash (the other leaf) of the pooling or exiting inner puzzle.
+    pub fn user_member_hash(&self, state: PlotNftState) -> Result<Bytes32, PuzzleError> {
+        let hashes = self.pool_hashes_for(state)?;
+        match state {
+            PlotNftState::Pooling => Ok(hashes.pooling_user_member),
+            PlotNftState::Exiting => Ok(hashes.exiting_user_member),
+            PlotNftState::SelfPooling => Err(PuzzleError::NoPoolConfig(state)),
+        }
+    }
+
+    /// The exiting user restriction (`ValidatorStackRestriction([Heightlock, SendMessageBanned])`)
+    /// hash; a CHIP-0043 memo naming it marks the waiting-room state.
+    pub fn exiting_restriction_hash(&self) -> Result<Bytes32, PuzzleError> {
+        Ok(self
+            .pool_hashes_for(PlotNftState::Exiting)?
+            .exiting_restriction)
+    }
+
+    /// Inner (custody) puzzle hash in `state`; pooling and exiting need a pool config.
+    pub fn inner_puzzle_hash(&self, state: PlotNftState) -> Result<Bytes32, PuzzleError> {
+        match state {
+            PlotNftState::SelfPooling => Ok(self.self_pooling_inner),
+            PlotNftState::Pooling => Ok(self.pool_hashes_for(state)?.pooling_inner),
+            PlotNftState::Exiting => Ok(self.pool_hashes_for(state)?.exiting_inner),
+        }
+    }
+
+    /// Full singleton puzzle hash (the PlotNFT coin's puzzle hash) in `state`.
+    pub fn puzzle_hash(&self, state: PlotNftState) -> Result<Bytes32, PuzzleError> {
+        let inner = self.inner_puzzle_hash(state)?;
+        Ok(curry_tree_hash(
+            TreeHash::new(SINGLETON_TOP_LAYER_V1_1_HASH),
+            &[self.struct_hash.into(), inner.into()],
+        )
+        .into())
+    }
+
+    /// The states this parameter set can be in: self-pooling always, pooling and exiting with a
+    /// pool config.
+    pub fn states(&self) -> &'static [PlotNftState] {
+        if self.pool.is_some() {
+            &[
+                PlotNftState::Pooling,
+                PlotNftState::Exiting,
+                PlotNftState::SelfPooling,
+            ]
+        } else {
+            &[PlotNftState::SelfPooling]
+        }
+    }
+}
+
+/// Tree hash of a serialized pool memoization; rejects trailing bytes and back-references, which
+/// the wallet never produces.
+fn memoization_hash(bytes: &[u8]) -> Result<TreeHash, PuzzleError> {
+    let mut a = Allocator::new();
+    let node = node_from_bytes(&mut a, bytes)
+        .map_err(|e| PuzzleError::InvalidPoolMemoization(e.to_string()))?;
+    Ok(tree_hash(&a, node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const PUZZLES_JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/puzzles.json");
+
+    pub(crate) fn b32(v: &Value) -> Bytes32 {
+        let bytes = hex::decode(v.as_str().expect("hex string")).expect("hex");
+        Bytes32::try_from(bytes.as_slice()).expect("32 bytes")
+    }
+
+    /// Builds the parameter set a vector case's `inputs` describe.
+    pub(crate) fn puzzles_from_inputs(inputs: &Value) -> PlotNftPuzzles {
+        let pk = hex::decode(inputs["synthetic_pubkey"].as_str().unwrap()).unwrap();
+        let pk = PublicKey::from_bytes(&pk.try_into().unwrap()).unwrap();
+        let pool = PoolConfig {
+            pool_puzzle_hash: b32(&inputs["pool_puzzle_hash"]),
+            heightlock: u32::try_from(inputs["heightlock"].as_u64().unwrap()).unwrap(),
+            pool_memoization: hex::decode(inputs["pool_memoization"].as_str().unwrap()).unwrap(),
+        };
+        PlotNftPuzzles::new(
+            b32(&inputs["launcher_id"]),
+            b32(&inputs["genesis_challenge"]),
+            pk,
+            Some(pool),
+        )
+        .unwrap()
+    }
+
+    pub(crate) fn load(path: &str) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn embedded_puzzles_have_their_tree_hashes() {
+        let cases: [(&[u8], TreeHash); 6] = [
+            (&INDEX_WRAPPER, INDEX_WRAPPER_HASH),
+            (&HEIGHTLOCK, HEIGHTLOCK_HASH),
+            (&FIXED_CREATE_COIN_DESTINATIONS, FIXED_CREATE_COIN_DESTINATIONS_HASH),
+            (&SEND_MESSAGE_BANNED, SEND_MESSAGE_BANNED_HASH),
+            (&CLAIM_POOL_REWARDS_DPUZ, CLAIM_POOL_REWARDS_DPUZ_HASH),
+            (&FORWARD_TO_POOL_PUZZLE_HASH_DPUZ, FORWARD_TO_POOL_PUZZLE_HASH_DPUZ_HASH),
+        ];
+        for (bytes, hash) in cases {
+            assert_eq!(clvm_utils::tree_hash_from_bytes(bytes).unwrap(), hash);
+        }
+        let add_wrapper = clvm_utils::tree_hash_from_bytes(&chia_puzzles::ADD_DPUZ_WRAPPER).unwrap();
+        assert_eq!(quoted_hash(add_wrapper), QUOTED_ADD_DPUZ_WRAPPER_HASH);
+    }
+
+    #[test]
+    fn embedded_puzzles_match_the_vector_file() {
+        let v = load(PUZZLES_JSON);
+        let embedded = v["embedded_puzzles"].as_object().unwrap();
+        let ours: [(&str, &[u8]); 2] = [
+            ("claim_pool_rewards_dpuz", &CLAIM_POOL_REWARDS_DPUZ),
+            ("forward_to_pool_puzzle_hash_dpuz", &FORWARD_TO_POOL_PUZZLE_HASH_DPUZ),
+        ];
+        for (name, bytes) in ours {
+            assert_eq!(embedded[name]["hex"].as_str().unwrap(), hex::encode(bytes));
+            let hash = clvm_utils::tree_hash_from_bytes(bytes).unwrap();
+            assert_eq!(hex::encode(hash), embedded[name]["tree_hash"].as_str().unwrap());
+        }
+    }
+
+    #[test]
+    fn every_case_of_puzzles_json() {
+        let v = load(PUZZLES_JSON);
+        let cases = v["cases"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let p = puzzles_from_inputs(&case["inputs"]);
+            let launcher = p.launcher_id();
+            assert_eq!(p.singleton_struct_hash(), b32(&case["singleton_struct_hash"]));
+            assert_eq!(p.reward_puzzle_hash(), b32(&case["reward_puzzle_hash"]));
+            assert_eq!(reward_puzzle_hash(launcher), p.reward_puzzle_hash());
+            let pooling = &case["pooling"];
+            assert_eq!(p.forward_dpuz_hash().unwrap(), b32(&pooling["forward_pool_reward_dpuz_hash"]));
+            assert_eq!(p.claim_dpuz_hash().unwrap(), b32(&pooling["claim_pool_reward_dpuz_hash"]));
+            for (state, key) in [
+                (PlotNftState::Pooling, "pooling"),
+                (PlotNftState::Exiting, "exiting"),
+                (PlotNftState::SelfPooling, "self_pooling"),
+            ] {
+                let inner = p.inner_puzzle_hash(state).unwrap();
+                assert_eq!(inner, b32(&case[key]["inner_puzzle_hash"]), "{key}");
+                assert_eq!(p.puzzle_hash(state).unwrap(), b32(&case[key]["puzzle_hash"]), "{key}");
+                assert_eq!(singleton_puzzle_hash(launcher, inner), p.puzzle_hash(state).unwrap());
+            }
+            let self_pooling = p.with_pool(None).unwrap();
+            assert_eq!(
+                self_pooling.puzzle_hash(PlotNftState::SelfPooling).unwrap(),
+                b32(&case["self_pooling"]["puzzle_hash"])
+            );
+        }
+    }
+
+    #[test]
+    fn pool_states_need_a_pool_config() {
+        let v = load(PUZZLES_JSON);
+        let p = puzzles_from_inputs(&v["cases"][0]["inputs"]).with_pool(None).unwrap();
+        assert_eq!(
+            p.inner_puzzle_hash(PlotNftState::Exiting),
+            Err(PuzzleError::NoPoolConfig(PlotNftState::Exiting))
+        );
+        assert!(p.forward_dpuz_hash().is_err());
+        assert_eq!(p.states(), &[PlotNftState::SelfPooling]);
+    }
+
+    #[test]
+    fn bad_pool_memoization_is_a_typed_error() {
+        let v = load(PUZZLES_JSON);
+        let p = puzzles_from_inputs(&v["cases"][0]["inputs"]);
+        for bad in [&b""[..], &[0xff, 0x80], &[0x80, 0x80], &[0x50, 0x00]] {
+            let pool = PoolConfig {
+                pool_memoization: bad.to_vec(),
+                ..p.pool_config().unwrap().clone()
+            };
+            assert!(matches!(
+                p.with_pool(Some(pool)),
+                Err(PuzzleError::InvalidPoolMemoization(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn int_atoms_are_minimal_signed() {
+        assert_eq!(int_atom(0), Vec::<u8>::new());
+        assert_eq!(int_atom(100), vec![0x64]);
+        assert_eq!(int_atom(128), vec![0x00, 0x80]);
+        assert_eq!(int_atom(4608), vec![0x12, 0x00]);
+        assert_eq!(int_atom(875_000_000_000), hex::decode("00cbba106e00").unwrap());
+        assert_eq!(int_atom(u64::MAX), hex::decode("00ffffffffffffffff").unwrap());
+    }
+}
