@@ -1,2 +1,3 @@
 //! chia-pool: a Chia pool server for the v2 pooling protocol.
+pub mod chain;
 pub mod chia;
