@@ -554,3 +554,16 @@ mod tests {
         assert_eq!(c.reward_puzzle_hash().unwrap(), Some(ph));
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::Config;
+
+    /// The example `init` writes parses, and spells out exactly the defaults.
+    #[test]
+    fn example_is_valid_and_matches_defaults() {
+        let example = Config::parse(include_str!("../pool.toml.example")).unwrap();
+        let defaults = Config::default();
+        assert_eq!(format!("{example:?}"), format!("{defaults:?}"));
+    }
+}

@@ -24,7 +24,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// How many queued writes one commit may take.
 const MAX_BATCH: usize = 512;
 
-pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,368 @@
+//! Wallet endpoints the pool uses (shapes of chia-blockchain 2.7.5).
+//!
+//! Calls that move money (`create_signed_transaction` with push, `send_transaction_multi`,
+//! `push_transactions`) are never retried once the request may have reached the wallet: a second attempt
+//! could pay twice. Callers reconcile with `get_transaction` instead.
+
+use chia_protocol::{Bytes, Bytes32, Coin, SpendBundle};
+use serde_json::{json, Value};
+
+use super::error::{ChainError, Service};
+use super::json::{
+    coin_from_json, field, list, optional, spend_bundle_from_json, spend_bundle_to_json,
+    u128_field, Object,
+};
+use super::node::{network_info_from_answer, NetworkInfo};
+use super::transport::Retry;
+use super::ChainClient;
+use crate::chia::wire::{expect_object, FieldError, WireValue};
+
+/// `get_sync_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalletSyncStatus {
+    pub synced: bool,
+    pub syncing: bool,
+    pub genesis_initialized: bool,
+}
+
+/// `get_wallet_balance` (mojos).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalletBalance {
+    pub wallet_id: u32,
+    pub confirmed: u128,
+    pub unconfirmed: u128,
+    pub spendable: u128,
+    pub pending_change: u128,
+    pub max_send_amount: u128,
+    pub unspent_coin_count: u32,
+    pub pending_coin_removal_count: u32,
+    pub fingerprint: Option<u32>,
+}
+
+/// One payment: `memos` are UTF-8 texts (the wallet turns each into the bytes of the text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addition {
+    pub puzzle_hash: Bytes32,
+    pub amount: u64,
+    pub memos: Vec<String>,
+}
+
+/// A transaction to build from the wallet's coins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionRequest {
+    pub additions: Vec<Addition>,
+    pub fee: u64,
+    /// 1 = the main XCH wallet.
+    pub wallet_id: u32,
+    /// Coins the wallet must not spend (e.g. ones already used by a pending payout).
+    pub excluded_coin_ids: Vec<Bytes32>,
+}
+
+impl TransactionRequest {
+    pub fn new(additions: Vec<Addition>, fee: u64) -> Self {
+        Self {
+            additions,
+            fee,
+            wallet_id: 1,
+            excluded_coin_ids: Vec::new(),
+        }
+    }
+
+    fn body(&self, push: bool) -> Value {
+        let additions: Vec<Value> = self
+            .additions
+            .iter()
+            .map(|a| {
+                json!({
+                    "amount": a.amount,
+                    "puzzle_hash": a.puzzle_hash.to_json(),
+                    "memos": if a.memos.is_empty() { Value::Null } else { json!(a.memos) },
+                })
+            })
+            .collect();
+        json!({
+            "additions": additions,
+            "fee": self.fee,
+            "wallet_id": self.wallet_id,
+            "push": push,
+            "excluded_coin_ids": self.excluded_coin_ids.iter().map(WireValue::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// One peer's verdict on a sent transaction: status 1 SUCCESS, 2 PENDING, 3 FAILED (with the error name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentTo {
+    pub peer: String,
+    pub status: u8,
+    pub error: Option<String>,
+}
+
+/// The parts of a wallet `TransactionRecord` the pool reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionInfo {
+    /// The transaction id (the spend bundle's name).
+    pub name: Bytes32,
+    pub confirmed: bool,
+    pub confirmed_at_height: u32,
+    pub created_at_time: u64,
+    pub to_puzzle_hash: Bytes32,
+    pub amount: u64,
+    pub fee_amount: u64,
+    pub sent: u32,
+    pub sent_to: Vec<SentTo>,
+    pub additions: Vec<Coin>,
+    pub removals: Vec<Coin>,
+    pub wallet_id: u32,
+    pub tx_type: u32,
+    pub spend_bundle: Option<SpendBundle>,
+    /// Created coin id → its memos.
+    pub memos: Vec<(Bytes32, Vec<Bytes>)>,
+}
+
+impl TransactionInfo {
+    pub fn from_json(value: &Value, p: &str) -> Result<Self, FieldError> {
+        let o = expect_object(value, p)?;
+        let sent_to = list(o, p, "sent_to", |v, p| {
+            let items = v
+                .as_array()
+                .ok_or_else(|| FieldError::new(p, "must be [peer, status, error]"))?;
+            let peer = items
+                .first()
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let status = items
+                .get(1)
+                .and_then(Value::as_u64)
+                .and_then(|s| u8::try_from(s).ok())
+                .ok_or_else(|| FieldError::new(p, "status must be a small number"))?;
+            let error = items.get(2).and_then(Value::as_str).map(str::to_string);
+            Ok(SentTo {
+                peer,
+                status,
+                error,
+            })
+        })?;
+        let memos = match o.get("memos") {
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(coin, memos)| {
+                    let mp = format!("{p}.memos.{coin}");
+                    let id = Bytes32::from_json(&Value::String(coin.clone()), &mp)?;
+                    let list = memos
+                        .as_array()
+                        .ok_or_else(|| FieldError::new(&mp, "must be a list"))?
+                        .iter()
+                        .map(|m| Bytes::from_json(m, &mp))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((id, list))
+                })
+                .collect::<Result<Vec<_>, FieldError>>()?,
+            _ => Vec::new(),
+        };
+        let spend_bundle = match o.get("spend_bundle") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(spend_bundle_from_json(v, &format!("{p}.spend_bundle"))?),
+        };
+        Ok(Self {
+            name: field(o, p, "name")?,
+            confirmed: field(o, p, "confirmed")?,
+            confirmed_at_height: field(o, p, "confirmed_at_height")?,
+            created_at_time: field(o, p, "created_at_time")?,
+            to_puzzle_hash: field(o, p, "to_puzzle_hash")?,
+            amount: field(o, p, "amount")?,
+            fee_amount: field(o, p, "fee_amount")?,
+            sent: field(o, p, "sent")?,
+            sent_to,
+            additions: list(o, p, "additions", coin_from_json)?,
+            removals: list(o, p, "removals", coin_from_json)?,
+            wallet_id: field(o, p, "wallet_id")?,
+            tx_type: field(o, p, "type")?,
+            spend_bundle,
+            memos,
+        })
+    }
+}
+
+fn transactions(a: &Object, key: &str) -> Result<Vec<TransactionInfo>, FieldError> {
+    list(a, "", key, TransactionInfo::from_json)
+}
+
+impl ChainClient {
+    /// Makes `fingerprint` the wallet's active key; returns the fingerprint the wallet reports.
+    pub async fn log_in(&self, fingerprint: u32) -> Result<u32, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "log_in",
+            json!({"fingerprint": fingerprint}),
+            Retry::Safe,
+            |a| field(&a, "", "fingerprint"),
+        )
+        .await
+    }
+
+    pub async fn logged_in_fingerprint(&self) -> Result<Option<u32>, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "get_logged_in_fingerprint",
+            json!({}),
+            Retry::Safe,
+            |a| optional(&a, "", "fingerprint"),
+        )
+        .await
+    }
+
+    pub async fn wallet_sync_status(&self) -> Result<WalletSyncStatus, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "get_sync_status",
+            json!({}),
+            Retry::Safe,
+            |a| {
+                Ok(WalletSyncStatus {
+                    synced: field(&a, "", "synced")?,
+                    syncing: field(&a, "", "syncing")?,
+                    genesis_initialized: optional(&a, "", "genesis_initialized")?.unwrap_or(true),
+                })
+            },
+        )
+        .await
+    }
+
+    /// The wallet's view of the chain height.
+    pub async fn wallet_height(&self) -> Result<u32, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "get_height_info",
+            json!({}),
+            Retry::Safe,
+            |a| field(&a, "", "height"),
+        )
+        .await
+    }
+
+    pub async fn wallet_network_info(&self) -> Result<NetworkInfo, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "get_network_info",
+            json!({}),
+            Retry::Safe,
+            |a| network_info_from_answer(&a),
+        )
+        .await
+    }
+
+    pub async fn wallet_balance(&self, wallet_id: u32) -> Result<WalletBalance, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "get_wallet_balance",
+            json!({"wallet_id": wallet_id}),
+            Retry::Safe,
+            |a| {
+                let p = "wallet_balance";
+                let b = super::json::object(&a, "", p)?;
+                Ok(WalletBalance {
+                    wallet_id: field(b, p, "wallet_id")?,
+                    confirmed: u128_field(b, p, "confirmed_wallet_balance")?,
+                    unconfirmed: u128_field(b, p, "unconfirmed_wallet_balance")?,
+                    spendable: u128_field(b, p, "spendable_balance")?,
+                    pending_change: u128_field(b, p, "pending_change")?,
+                    max_send_amount: u128_field(b, p, "max_send_amount")?,
+                    unspent_coin_count: field(b, p, "unspent_coin_count")?,
+                    pending_coin_removal_count: field(b, p, "pending_coin_removal_count")?,
+                    fingerprint: optional(b, p, "fingerprint")?,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Builds and signs a transaction with all `additions` (one spend, many outputs). With `push` the wallet
+    /// also records and broadcasts it; that call is not retried after it may have been sent.
+    pub async fn create_signed_transaction(
+        &self,
+        request: &TransactionRequest,
+        push: bool,
+    ) -> Result<Vec<TransactionInfo>, ChainError> {
+        let retry = if push { Retry::Once } else { Retry::Safe };
+        self.call_required(
+            Service::Wallet,
+            "create_signed_transaction",
+            request.body(push),
+            retry,
+            |a| transactions(&a, "signed_txs"),
+        )
+        .await
+    }
+
+    /// Equivalent of `create_signed_transaction` with push, answering the main transaction.
+    pub async fn send_transaction_multi(
+        &self,
+        request: &TransactionRequest,
+    ) -> Result<TransactionInfo, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "send_transaction_multi",
+            request.body(true),
+            Retry::Once,
+            |a| {
+                TransactionInfo::from_json(
+                    a.get("transaction").unwrap_or(&Value::Null),
+                    "transaction",
+                )
+            },
+        )
+        .await
+    }
+
+    /// Submits ready transactions (TransactionRecord JSON objects, or hex of their bytes) through the wallet,
+    /// which records and broadcasts them; with `fee > 0` the wallet adds its own fee spend.
+    pub async fn push_transactions(
+        &self,
+        transactions_json: Vec<Value>,
+        fee: u64,
+    ) -> Result<Vec<TransactionInfo>, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "push_transactions",
+            json!({"transactions": transactions_json, "fee": fee, "push": true}),
+            Retry::Once,
+            |a| transactions(&a, "transactions"),
+        )
+        .await
+    }
+
+    /// Broadcasts a spend bundle through the wallet's peers without recording it.
+    pub async fn wallet_push_tx(&self, bundle: &SpendBundle) -> Result<(), ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "push_tx",
+            json!({"spend_bundle": spend_bundle_to_json(bundle)}),
+            Retry::Safe,
+            |_| Ok(()),
+        )
+        .await
+    }
+
+    /// A transaction the wallet recorded; `None` if it has no such id.
+    pub async fn get_transaction(
+        &self,
+        transaction_id: Bytes32,
+    ) -> Result<Option<TransactionInfo>, ChainError> {
+        self.call(
+            Service::Wallet,
+            "get_transaction",
+            json!({"transaction_id": transaction_id.to_json()}),
+            Retry::Safe,
+            |e| matches!(e, ChainError::Rpc { message, .. } if message.contains("not found")),
+            |a| {
+                TransactionInfo::from_json(
+                    a.get("transaction").unwrap_or(&Value::Null),
+                    "transaction",
+                )
+            },
+        )
+        .await
+    }
+}
