@@ -1,7 +1,7 @@
 //! The peak, polled once per `peak_poll_interval` in the background so that readers never wait on the node.
 
 use std::sync::{Mutex, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use chia_protocol::Bytes32;
 use tokio::sync::watch;
@@ -97,7 +97,8 @@ impl ChainClient {
         let age = SystemTime::now()
             .duration_since(peak.fetched_at)
             .unwrap_or_default();
-        let limit = (self.config().peak_poll_interval * 10).max(Duration::from_secs(30));
+        // Ten missed polls: the node is gone or hung, and the peak may be far behind.
+        let limit = self.config().peak_poll_interval * 10;
         if age > limit {
             return Err(ChainError::PeakStale {
                 age_secs: age.as_secs(),

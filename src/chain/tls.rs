@@ -177,3 +177,57 @@ impl ServerCertVerifier for ChiaServerVerifier {
         self.webpki.supported_verify_schemes()
     }
 }
+
+/// Opens one TLS session to `https://HOST:PORT` and waits briefly for the server's verdict on our
+/// certificate. In TLS 1.3 the server checks the client certificate after our side considers the handshake
+/// done, so a rejection can surface as a broken pipe on the first write; its alert is only seen by reading.
+/// Returns the TLS error if the server (or we) refused the session; `None` if nothing went wrong in TLS.
+pub(crate) fn probe(
+    base_url: &str,
+    config: &Arc<ClientConfig>,
+    connect_timeout: std::time::Duration,
+) -> Option<rustls::Error> {
+    use std::net::{TcpStream, ToSocketAddrs};
+
+    let host_port = base_url.strip_prefix("https://")?;
+    let (host, _) = host_port.rsplit_once(':')?;
+    let addr = host_port.to_socket_addrs().ok()?.next()?;
+    let mut tcp = TcpStream::connect_timeout(&addr, connect_timeout).ok()?;
+    let wait = std::time::Duration::from_secs(1);
+    tcp.set_read_timeout(Some(wait)).ok()?;
+    tcp.set_write_timeout(Some(wait)).ok()?;
+    let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string()).ok()?;
+    let mut session = rustls::ClientConnection::new(Arc::clone(config), name).ok()?;
+    let rustls_error = |e: std::io::Error| {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned()
+    };
+    while session.is_handshaking() {
+        if let Err(e) = session.complete_io(&mut tcp) {
+            return rustls_error(e);
+        }
+    }
+    // A server that accepted us answers a request (chia's `healthz`); one that refused us sends an alert and
+    // closes. Write errors are ignored: the alert may already be waiting to be read.
+    use std::io::{Read, Write};
+    let request = b"POST /healthz HTTP/1.1\r\nHost: chia.net\r\nContent-Type: application/json\r\n\
+                    Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+    let _ = session.writer().write_all(request);
+    let _ = session.write_tls(&mut tcp);
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline {
+        match session.read_tls(&mut tcp) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => match session.process_new_packets() {
+                Err(e) => return Some(e),
+                Ok(state) if state.plaintext_bytes_to_read() > 0 => {
+                    let _ = session.reader().read(&mut [0u8; 64]);
+                    return None;
+                }
+                Ok(_) => {}
+            },
+        }
+    }
+    None
+}

@@ -35,6 +35,8 @@ pub(crate) struct RpcService {
     keep_alive: ureq::Agent,
     fresh: ureq::Agent,
     files: TlsFiles,
+    tls: Arc<ClientConfig>,
+    connect_timeout: Duration,
     request_timeout: Duration,
     max_attempts: u32,
     backoff: Duration,
@@ -87,6 +89,8 @@ impl RpcService {
                 .build(),
             fresh: builder().max_idle_connections(0).build(),
             files,
+            tls,
+            connect_timeout: config.timeouts.connect,
             request_timeout: config.timeouts.request,
             max_attempts: config.max_attempts.max(1),
             backoff: config.retry_backoff,
@@ -132,12 +136,27 @@ impl RpcService {
             let may_retry = failure.transient && (retry == Retry::Safe || failure.not_sent);
             if !may_retry || attempt >= self.max_attempts {
                 tracing::debug!(service = %self.service, endpoint, attempt, error = %failure.error, "RPC failed");
-                return Err(failure.error);
+                return Err(self.explain(failure.error));
             }
             tracing::debug!(service = %self.service, endpoint, attempt, error = %failure.error, "RPC failed; retrying");
             std::thread::sleep(pause);
             pause = (pause * 2).min(MAX_BACKOFF);
             attempt += 1;
+        }
+    }
+
+    /// A connection that keeps breaking may be a server refusing our certificate: look at the TLS session.
+    fn explain(&self, error: ChainError) -> ChainError {
+        if !matches!(error, ChainError::Disconnected { .. }) {
+            return error;
+        }
+        match super::tls::probe(&self.base_url, &self.tls, self.connect_timeout) {
+            Some(tls) => ChainError::Tls {
+                service: self.service,
+                url: self.base_url.clone(),
+                problem: self.tls_problem(&tls),
+            },
+            None => error,
         }
     }
 

@@ -1,0 +1,591 @@
+//! The fake full node's chain and its RPC answers (the JSON shapes of chia-blockchain 2.7.5).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chia_pool::chain::json::{
+    challenge_chain_sub_slot_to_json, coin_record_to_json, coin_spend_to_json,
+    spend_bundle_from_json, vdf_info_to_json,
+};
+use chia_pool::chia::constants::ConsensusConstants;
+use chia_pool::chia::wire::decode_hex_array;
+use chia_protocol::{
+    Bytes100, Bytes32, ChallengeChainSubSlot, ClassgroupElement, Coin, CoinRecord, CoinSpend,
+    Program, SpendBundle, VDFInfo,
+};
+use chia_traits::Streamable;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::server::{Handler, RpcFailure};
+
+#[derive(Debug, Clone)]
+pub struct FakeBlock {
+    pub header_hash: Bytes32,
+    pub prev_hash: Bytes32,
+    pub height: u32,
+    /// Present on transaction blocks.
+    pub timestamp: Option<u64>,
+    /// For a transaction block the previous transaction block; else the latest one before it.
+    pub prev_tx_height: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeSignagePoint {
+    pub cc_vdf: VDFInfo,
+    pub time_received: f64,
+    pub reverted: bool,
+    /// Peak height when it arrived (a reorg below it reverts it).
+    pub arrived_at: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeEndOfSlot {
+    pub challenge_chain: ChallengeChainSubSlot,
+    pub time_received: f64,
+    pub reverted: bool,
+    pub arrived_at: u32,
+}
+
+/// Everything the fake node knows. Tests drive it through these methods (via `FakeChain::node_state`).
+pub struct NodeState {
+    pub blocks: Vec<FakeBlock>,
+    pub synced: bool,
+    pub sub_slot_iters: u64,
+    pub difficulty: u64,
+    /// Challenge of the slot new signage points go into.
+    pub current_challenge: Bytes32,
+    pub signage_points: HashMap<Bytes32, FakeSignagePoint>,
+    pub end_of_slots: HashMap<Bytes32, FakeEndOfSlot>,
+    pub coins: HashMap<Bytes32, CoinRecord>,
+    pub hints: Vec<(Bytes32, Bytes32)>,
+    pub spends: HashMap<Bytes32, (u32, CoinSpend)>,
+    pub mempool: Vec<SpendBundle>,
+    /// When set, `push_tx` fails with this mempool error name (e.g. `DOUBLE_SPEND`).
+    pub push_tx_error: Option<String>,
+    pub network_name: String,
+    pub network_prefix: String,
+    pub constants: Value,
+    counter: u64,
+}
+
+pub fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn hex32(b: &Bytes32) -> String {
+    format!("0x{}", hex::encode(b))
+}
+
+impl NodeState {
+    /// A synced mainnet-like node with a genesis transaction block and one open slot.
+    pub fn new() -> Self {
+        let built_in: Value = serde_json::from_str(ConsensusConstants::mainnet_json())
+            .expect("built-in mainnet constants");
+        let constants = built_in.get("constants").cloned().unwrap_or(built_in);
+        let mut state = Self {
+            blocks: Vec::new(),
+            synced: true,
+            sub_slot_iters: 37_748_736,
+            difficulty: 1024,
+            current_challenge: Bytes32::default(),
+            signage_points: HashMap::new(),
+            end_of_slots: HashMap::new(),
+            coins: HashMap::new(),
+            hints: Vec::new(),
+            spends: HashMap::new(),
+            mempool: Vec::new(),
+            push_tx_error: None,
+            network_name: "mainnet".into(),
+            network_prefix: "xch".into(),
+            constants,
+            counter: 0,
+        };
+        state.current_challenge = state.fresh();
+        let genesis = FakeBlock {
+            header_hash: state.fresh(),
+            prev_hash: Bytes32::default(),
+            height: 0,
+            timestamp: Some(now_secs() as u64),
+            prev_tx_height: 0,
+        };
+        state.blocks.push(genesis);
+        state
+    }
+
+    /// A new unique hash.
+    pub fn fresh(&mut self) -> Bytes32 {
+        self.counter += 1;
+        let mut hasher = Sha256::new();
+        hasher.update(b"fake chain");
+        hasher.update(self.counter.to_be_bytes());
+        Bytes32::new(hasher.finalize().into())
+    }
+
+    fn fresh_output(&mut self) -> ClassgroupElement {
+        let mut data = [0u8; 100];
+        for chunk in data.chunks_mut(32) {
+            let h = self.fresh();
+            chunk.copy_from_slice(&h.as_ref()[..chunk.len()]);
+        }
+        ClassgroupElement::new(Bytes100::new(data))
+    }
+
+    pub fn peak(&self) -> &FakeBlock {
+        self.blocks
+            .last()
+            .expect("the fake chain always has genesis")
+    }
+
+    pub fn genesis_challenge(&self) -> Bytes32 {
+        let text = self.constants["GENESIS_CHALLENGE"]
+            .as_str()
+            .unwrap_or_default();
+        Bytes32::new(decode_hex_array::<32>(text).expect("genesis challenge"))
+    }
+
+    /// Adds a block on top of the peak; returns its height.
+    pub fn add_block(&mut self, transaction_block: bool) -> u32 {
+        let prev = self.peak().clone();
+        let last_tx = if prev.timestamp.is_some() {
+            prev.height
+        } else {
+            prev.prev_tx_height
+        };
+        let block = FakeBlock {
+            header_hash: self.fresh(),
+            prev_hash: prev.header_hash,
+            height: prev.height + 1,
+            timestamp: transaction_block.then(|| now_secs() as u64),
+            prev_tx_height: last_tx,
+        };
+        self.blocks.push(block);
+        self.peak().height
+    }
+
+    /// Ends the current slot (optionally changing the sub-slot iterations); returns the new slot's challenge.
+    pub fn new_slot(&mut self, new_sub_slot_iters: Option<u64>) -> Bytes32 {
+        let output = self.fresh_output();
+        let cc = ChallengeChainSubSlot::new(
+            VDFInfo::new(self.current_challenge, self.sub_slot_iters, output),
+            None,
+            None,
+            new_sub_slot_iters,
+            new_sub_slot_iters.map(|_| self.difficulty),
+        );
+        let challenge = Bytes32::new(cc.hash());
+        self.end_of_slots.insert(
+            challenge,
+            FakeEndOfSlot {
+                challenge_chain: cc,
+                time_received: now_secs(),
+                reverted: false,
+                arrived_at: self.peak().height,
+            },
+        );
+        if let Some(ssi) = new_sub_slot_iters {
+            self.sub_slot_iters = ssi;
+        }
+        self.current_challenge = challenge;
+        challenge
+    }
+
+    /// A signage point of the current slot; returns its `sp_hash`.
+    pub fn add_signage_point(&mut self, index: u8) -> Bytes32 {
+        let output = self.fresh_output();
+        let sp_hash = Bytes32::new(Sha256::digest(output.data).into());
+        let iterations = u64::from(index) * (self.sub_slot_iters / 64);
+        self.signage_points.insert(
+            sp_hash,
+            FakeSignagePoint {
+                cc_vdf: VDFInfo::new(self.current_challenge, iterations, output),
+                time_received: now_secs(),
+                reverted: false,
+                arrived_at: self.peak().height,
+            },
+        );
+        sp_hash
+    }
+
+    /// Replaces the top `depth` blocks with other ones; signage points and end of slots that arrived above
+    /// the fork point are reported reverted from now on.
+    pub fn reorg(&mut self, depth: u32) {
+        let fork = self.peak().height.saturating_sub(depth);
+        let replaced = self.blocks.len() - (fork as usize + 1);
+        self.blocks.truncate(fork as usize + 1);
+        for sp in self
+            .signage_points
+            .values_mut()
+            .filter(|sp| sp.arrived_at > fork)
+        {
+            sp.reverted = true;
+        }
+        for eos in self
+            .end_of_slots
+            .values_mut()
+            .filter(|e| e.arrived_at > fork)
+        {
+            eos.reverted = true;
+        }
+        for i in 0..replaced {
+            self.add_block(i % 2 == 0);
+        }
+    }
+
+    /// Drops a signage point from the node's cache (as when 500 newer ones arrived).
+    pub fn forget_signage_point(&mut self, sp_hash: &Bytes32) {
+        self.signage_points.remove(sp_hash);
+    }
+
+    /// Creates an unspent coin confirmed at `height`.
+    pub fn add_coin(&mut self, puzzle_hash: Bytes32, amount: u64, height: u32) -> CoinRecord {
+        let coin = Coin::new(self.fresh(), puzzle_hash, amount);
+        let record = CoinRecord::new(coin, height, 0, false, 1_700_000_000 + u64::from(height));
+        self.coins.insert(coin.coin_id(), record);
+        record
+    }
+
+    pub fn add_coin_record(&mut self, record: CoinRecord) {
+        self.coins.insert(record.coin.coin_id(), record);
+    }
+
+    pub fn add_hint(&mut self, hint: Bytes32, coin_id: Bytes32) {
+        self.hints.push((hint, coin_id));
+    }
+
+    /// Marks a coin spent at `height` with this puzzle and solution.
+    pub fn spend_coin(
+        &mut self,
+        coin_id: Bytes32,
+        height: u32,
+        puzzle_reveal: Program,
+        solution: Program,
+    ) {
+        if let Some(record) = self.coins.get_mut(&coin_id) {
+            record.spent_block_index = height;
+            let spend = CoinSpend::new(record.coin, puzzle_reveal, solution);
+            self.spends.insert(coin_id, (height, spend));
+        }
+    }
+
+    fn block_json(&self, block: &FakeBlock) -> Value {
+        let zero = hex32(&Bytes32::default());
+        let output = json!({"data": format!("0x08{}", "00".repeat(99))});
+        json!({
+            "header_hash": hex32(&block.header_hash),
+            "prev_hash": hex32(&block.prev_hash),
+            "height": block.height,
+            "weight": 170_141_183_460_469_231_731_687_303_715_884_105_727u128 - u128::from(self.peak().height - block.height),
+            "total_iters": 18_446_744_073_709_551_616u128 + u128::from(block.height),
+            "signage_point_index": 7,
+            "challenge_vdf_output": output,
+            "infused_challenge_vdf_output": null,
+            "reward_infusion_new_challenge": zero,
+            "challenge_block_info_hash": zero,
+            "sub_slot_iters": self.sub_slot_iters,
+            "pool_puzzle_hash": zero,
+            "farmer_puzzle_hash": zero,
+            "required_iters": 1000,
+            "deficit": 16,
+            "overflow": false,
+            "prev_transaction_block_height": block.prev_tx_height,
+            "timestamp": block.timestamp,
+            "prev_transaction_block_hash": block.timestamp.map(|_| zero.clone()),
+            "fees": block.timestamp.map(|_| 0),
+            "reward_claims_incorporated": block.timestamp.map(|_| Vec::<Value>::new()),
+            "finished_challenge_slot_hashes": null,
+            "finished_infused_challenge_slot_hashes": null,
+            "finished_reward_slot_hashes": null,
+            "sub_epoch_summary_included": null,
+        })
+    }
+
+    fn blockchain_state(&self) -> Value {
+        let peak = self.peak();
+        json!({"blockchain_state": {
+            "peak": self.block_json(peak),
+            "genesis_challenge_initialized": true,
+            "sync": {
+                "sync_mode": !self.synced,
+                "synced": self.synced,
+                "sync_tip_height": if self.synced { peak.height } else { peak.height + 1000 },
+                "sync_progress_height": peak.height,
+            },
+            "difficulty": self.difficulty,
+            "sub_slot_iters": self.sub_slot_iters,
+            "space": 21_000_000_000_000_000_000_000u128,
+            "average_block_time": 18,
+            "mempool_size": self.mempool.len(),
+            "mempool_cost": 0,
+            "mempool_fees": 0,
+            "mempool_min_fees": {"cost_5000000": 0},
+            "mempool_max_total_cost": 550_000_000_000u64,
+            "block_max_cost": 11_000_000_000u64,
+            "node_id": hex32(&peak.header_hash),
+        }})
+    }
+
+    fn signage_point_or_eos(&self, body: &Value) -> Result<Value, RpcFailure> {
+        if let Some(sp_hash) = body.get("sp_hash").and_then(parse32) {
+            let Some(sp) = self.signage_points.get(&sp_hash) else {
+                return Err(RpcFailure::new(
+                    "SP_NOT_IN_CACHE",
+                    format!("Did not find sp {} in cache", hex::encode(sp_hash)),
+                ));
+            };
+            let rc = vdf_info_to_json(&VDFInfo::new(
+                sp_hash,
+                sp.cc_vdf.number_of_iterations,
+                sp.cc_vdf.output,
+            ));
+            let proof =
+                json!({"witness_type": 0, "witness": "0x", "normalized_to_identity": false});
+            return Ok(json!({
+                "signage_point": {"cc_vdf": vdf_info_to_json(&sp.cc_vdf), "cc_proof": proof, "rc_vdf": rc, "rc_proof": proof},
+                "time_received": sp.time_received,
+                "reverted": sp.reverted,
+            }));
+        }
+        let challenge = body
+            .get("challenge_hash")
+            .and_then(parse32)
+            .ok_or_else(|| RpcFailure::new("UNKNOWN", "'challenge_hash'"))?;
+        let Some(eos) = self.end_of_slots.get(&challenge) else {
+            return Err(RpcFailure::new(
+                "EOS_NOT_IN_CACHE",
+                format!("Did not find eos {} in cache", hex::encode(challenge)),
+            ));
+        };
+        let vdf = vdf_info_to_json(&eos.challenge_chain.challenge_chain_end_of_slot_vdf);
+        let proof = json!({"witness_type": 0, "witness": "0x", "normalized_to_identity": false});
+        Ok(json!({
+            "eos": {
+                "challenge_chain": challenge_chain_sub_slot_to_json(&eos.challenge_chain),
+                "infused_challenge_chain": null,
+                "reward_chain": {"end_of_slot_vdf": vdf, "challenge_chain_sub_slot_hash": hex32(&challenge),
+                                 "infused_challenge_chain_sub_slot_hash": null, "deficit": 16},
+                "proofs": {"challenge_chain_slot_proof": proof, "infused_challenge_chain_slot_proof": null,
+                           "reward_chain_slot_proof": proof},
+            },
+            "time_received": eos.time_received,
+            "reverted": eos.reverted,
+        }))
+    }
+
+    fn coin_query(&self, body: &Value, matches: impl Fn(&CoinRecord) -> bool) -> Value {
+        let include_spent = body
+            .get("include_spent_coins")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let start = body
+            .get("start_height")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let end = body
+            .get("end_height")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX);
+        let records: Vec<Value> = self
+            .coins
+            .values()
+            .filter(|r| include_spent || r.spent_block_index == 0)
+            .filter(|r| (start..end).contains(&u64::from(r.confirmed_block_index)))
+            .filter(|r| matches(r))
+            .map(coin_record_to_json)
+            .collect();
+        json!({"coin_records": records})
+    }
+
+    fn push_tx(&mut self, body: &Value) -> Result<Value, RpcFailure> {
+        let raw = body.get("spend_bundle").cloned().unwrap_or(Value::Null);
+        if !programs_have_0x(&raw) {
+            return Err(RpcFailure::new(
+                "UNKNOWN",
+                "non-hexadecimal number found in fromhex() arg",
+            ));
+        }
+        let bundle = spend_bundle_from_json(&raw, "spend_bundle")
+            .map_err(|e| RpcFailure::new("VALIDATION_ERROR", e.to_string()))?;
+        if let Some(error) = &self.push_tx_error {
+            let mut failure = RpcFailure::new(
+                "TRANSACTION_FAILED",
+                format!(
+                    "Failed to include transaction {}, error {error}",
+                    bundle.name()
+                ),
+            );
+            failure.data = json!({"error": error});
+            return Err(failure);
+        }
+        if !self.mempool.iter().any(|b| b.name() == bundle.name()) {
+            self.mempool.push(bundle);
+        }
+        Ok(json!({"status": "SUCCESS"}))
+    }
+
+    pub fn handle(&mut self, endpoint: &str, body: &Value) -> Option<Result<Value, RpcFailure>> {
+        let names = |key: &str| -> Vec<Bytes32> {
+            body.get(key)
+                .and_then(Value::as_array)
+                .map(|items| items.iter().filter_map(parse32).collect())
+                .unwrap_or_default()
+        };
+        let one = |key: &str| body.get(key).and_then(parse32).unwrap_or_default();
+        Some(match endpoint {
+            "get_blockchain_state" => Ok(self.blockchain_state()),
+            "get_network_info" => Ok(json!({
+                "network_name": self.network_name,
+                "network_prefix": self.network_prefix,
+                "genesis_challenge": hex::encode(self.genesis_challenge()),
+            })),
+            "get_constants" => Ok(json!({"constants": self.constants})),
+            "get_recent_signage_point_or_eos" => self.signage_point_or_eos(body),
+            "get_coin_records_by_puzzle_hashes" => {
+                let wanted: std::collections::HashSet<Bytes32> =
+                    names("puzzle_hashes").into_iter().collect();
+                Ok(self.coin_query(body, |r| wanted.contains(&r.coin.puzzle_hash)))
+            }
+            "get_coin_records_by_puzzle_hash" => {
+                let wanted = one("puzzle_hash");
+                Ok(self.coin_query(body, |r| r.coin.puzzle_hash == wanted))
+            }
+            "get_coin_records_by_names" => {
+                let wanted: std::collections::HashSet<Bytes32> =
+                    names("names").into_iter().collect();
+                Ok(self.coin_query(body, |r| wanted.contains(&r.coin.coin_id())))
+            }
+            "get_coin_records_by_parent_ids" => {
+                let wanted: std::collections::HashSet<Bytes32> =
+                    names("parent_ids").into_iter().collect();
+                Ok(self.coin_query(body, |r| wanted.contains(&r.coin.parent_coin_info)))
+            }
+            "get_coin_records_by_hint" => {
+                let hint = one("hint");
+                let ids: Vec<Bytes32> = self
+                    .hints
+                    .iter()
+                    .filter(|(h, _)| *h == hint)
+                    .map(|(_, id)| *id)
+                    .collect();
+                Ok(self.coin_query(body, |r| ids.contains(&r.coin.coin_id())))
+            }
+            "get_coin_record_by_name" => {
+                let name = one("name");
+                match self.coins.get(&name) {
+                    Some(r) => Ok(json!({"coin_record": coin_record_to_json(r)})),
+                    None => Err(RpcFailure::new(
+                        "COIN_RECORD_NOT_FOUND",
+                        format!("Coin record 0x{} not found", hex::encode(name)),
+                    )),
+                }
+            }
+            "get_puzzle_and_solution" => {
+                let coin_id = one("coin_id");
+                let height = body.get("height").and_then(Value::as_u64).unwrap_or(0);
+                match self.spends.get(&coin_id) {
+                    Some((h, spend)) if u64::from(*h) == height => {
+                        Ok(json!({"coin_solution": coin_spend_to_json(spend)}))
+                    }
+                    _ => Err(RpcFailure::new(
+                        "INVALID_HEIGHT_FOR_COIN",
+                        format!("Invalid height {height}. coin record"),
+                    )),
+                }
+            }
+            "push_tx" => self.push_tx(body),
+            "get_block_record_by_height" => {
+                let height = body
+                    .get("height")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(u64::MAX);
+                match self.blocks.get(height as usize) {
+                    Some(b) => Ok(json!({"block_record": self.block_json(b)})),
+                    None => Err(RpcFailure::new(
+                        "BLOCK_HEIGHT_NOT_FOUND",
+                        format!("Block height {height} not found in chain"),
+                    )),
+                }
+            }
+            "get_block_record" => {
+                let hash = one("header_hash");
+                match self.blocks.iter().find(|b| b.header_hash == hash) {
+                    Some(b) => Ok(json!({"block_record": self.block_json(b)})),
+                    None => Err(RpcFailure::new(
+                        "BLOCK_DOES_NOT_EXIST",
+                        format!("Block {} does not exist", hex32(&hash)),
+                    )),
+                }
+            }
+            "get_additions_and_removals" => {
+                let hash = one("header_hash");
+                let Some(height) = self
+                    .blocks
+                    .iter()
+                    .find(|b| b.header_hash == hash)
+                    .map(|b| b.height)
+                else {
+                    return Some(Err(RpcFailure::new("BLOCK_NOT_FOUND", "Block not found")));
+                };
+                let additions: Vec<Value> = self
+                    .coins
+                    .values()
+                    .filter(|r| r.confirmed_block_index == height)
+                    .map(coin_record_to_json)
+                    .collect();
+                let removals: Vec<Value> = self
+                    .coins
+                    .values()
+                    .filter(|r| r.spent_block_index == height)
+                    .map(coin_record_to_json)
+                    .collect();
+                Ok(json!({"additions": additions, "removals": removals}))
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Default for NodeState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Hex with or without `0x`, as the node's handlers accept.
+pub fn parse32(value: &Value) -> Option<Bytes32> {
+    value
+        .as_str()
+        .and_then(|s| decode_hex_array::<32>(s).ok())
+        .map(Bytes32::new)
+}
+
+/// chia_rs requires `0x` on every byte field of a spend bundle except the signature.
+fn programs_have_0x(bundle: &Value) -> bool {
+    let Some(spends) = bundle.get("coin_spends").and_then(Value::as_array) else {
+        return false;
+    };
+    spends.iter().all(|s| {
+        ["puzzle_reveal", "solution"].iter().all(|k| {
+            s.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("0x"))
+        }) && ["parent_coin_info", "puzzle_hash"].iter().all(|k| {
+            s["coin"]
+                .get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("0x"))
+        })
+    })
+}
+
+pub struct NodeHandler(pub Arc<Mutex<NodeState>>);
+
+impl Handler for NodeHandler {
+    fn handle(&self, endpoint: &str, body: &Value) -> Option<Result<Value, RpcFailure>> {
+        self.0.lock().ok()?.handle(endpoint, body)
+    }
+}
