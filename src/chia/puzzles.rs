@@ -55,7 +55,7 @@ pub enum PlotNftState {
     Exiting,
 }
 
-/// `H(atom)` of a CLVM integer, encoded as CLVM does (minimal big-endian two's complement).
+/// Atom bytes of a CLVM integer (minimal big-endian two's complement, as `Program.to(int)`).
 pub(crate) fn int_atom(value: u64) -> Vec<u8> {
     let bytes = value.to_be_bytes();
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
@@ -65,10 +65,6 @@ pub(crate) fn int_atom(value: u64) -> Vec<u8> {
     }
     out.extend_from_slice(&bytes[first..]);
     out
-}
-
-fn atom_hash(bytes: &[u8]) -> TreeHash {
-    tree_hash_atom(bytes)
 }
 
 /// Tree hash of a proper list whose elements have the given tree hashes.
@@ -96,19 +92,19 @@ fn pwr_hash(inner: TreeHash, dpuz_validators: &[TreeHash], top_level: bool) -> T
     if top_level {
         puzzle = curry_tree_hash(TreeHash::new(DELEGATED_PUZZLE_FEEDER_HASH), &[puzzle]);
     }
-    curry_tree_hash(INDEX_WRAPPER_HASH, &[atom_hash(&[]), puzzle])
+    curry_tree_hash(INDEX_WRAPPER_HASH, &[tree_hash_atom(&[]), puzzle])
 }
 
 /// `ValidatorStackRestriction(wrappers)` = `ENFORCE_DPUZ_WRAPPERS(QUOTED_ADD_HASH, [H((q . w))…])`.
 fn validator_stack_hash(wrappers: &[TreeHash]) -> TreeHash {
     let quoted: Vec<TreeHash> = wrappers
         .iter()
-        .map(|&w| atom_hash(&quoted_hash(w).to_bytes()))
+        .map(|&w| tree_hash_atom(&quoted_hash(w).to_bytes()))
         .collect();
     curry_tree_hash(
         TreeHash::new(ENFORCE_DPUZ_WRAPPERS_HASH),
         &[
-            atom_hash(&QUOTED_ADD_DPUZ_WRAPPER_HASH.to_bytes()),
+            tree_hash_atom(&QUOTED_ADD_DPUZ_WRAPPER_HASH.to_bytes()),
             list_hash(&quoted),
         ],
     )
@@ -117,8 +113,11 @@ fn validator_stack_hash(wrappers: &[TreeHash]) -> TreeHash {
 /// `H((SINGLETON_TOP_LAYER_V1_1_HASH . (launcher_id . SINGLETON_LAUNCHER_HASH)))`.
 pub fn singleton_struct_hash(launcher_id: Bytes32) -> Bytes32 {
     tree_hash_pair(
-        atom_hash(&SINGLETON_TOP_LAYER_V1_1_HASH),
-        tree_hash_pair(atom_hash(&launcher_id), atom_hash(&SINGLETON_LAUNCHER_HASH)),
+        tree_hash_atom(&SINGLETON_TOP_LAYER_V1_1_HASH),
+        tree_hash_pair(
+            tree_hash_atom(&launcher_id),
+            tree_hash_atom(&SINGLETON_LAUNCHER_HASH),
+        ),
     )
     .into()
 }
@@ -187,7 +186,7 @@ impl PlotNftPuzzles {
         let reward = reward_puzzle_hash(launcher_id);
         let bls_member = curry_tree_hash(
             TreeHash::new(BLS_WITH_TAPROOT_MEMBER_HASH),
-            &[atom_hash(&synthetic_pubkey.to_bytes())],
+            &[tree_hash_atom(&synthetic_pubkey.to_bytes())],
         );
         let self_pooling_inner = pwr_hash(bls_member, &[], true).into();
         let pool_hashes = match &pool {
@@ -223,44 +222,46 @@ impl PlotNftPuzzles {
         let memoization = memoization_hash(&config.pool_memoization)?;
         let forward = curry_tree_hash(
             FORWARD_TO_POOL_PUZZLE_HASH_DPUZ_HASH,
-            &[atom_hash(&config.pool_puzzle_hash), memoization],
+            &[tree_hash_atom(&config.pool_puzzle_hash), memoization],
         );
         let claim = curry_tree_hash(
             CLAIM_POOL_REWARDS_DPUZ_HASH,
             &[
-                atom_hash(&genesis_challenge[..16]),
-                atom_hash(&SINGLETON_TOP_LAYER_V1_1_HASH),
-                atom_hash(&struct_hash),
-                atom_hash(&reward),
-                atom_hash(&forward.to_bytes()),
+                tree_hash_atom(&genesis_challenge[..16]),
+                tree_hash_atom(&SINGLETON_TOP_LAYER_V1_1_HASH),
+                tree_hash_atom(&struct_hash),
+                tree_hash_atom(&reward),
+                tree_hash_atom(&forward.to_bytes()),
             ],
         );
         let fixed_member = curry_tree_hash(
             TreeHash::new(FIXED_PUZZLE_MEMBER_HASH),
-            &[atom_hash(&claim.to_bytes())],
+            &[tree_hash_atom(&claim.to_bytes())],
         );
         let pool_member = pwr_hash(fixed_member, &[], false);
         // The inner puzzle = INDEX_WRAPPER(0, FEEDER(ONE_OF_N(root of [user member, pool member]))).
         let inner = |user_member: TreeHash| {
             let root = tree_hash_pair(
-                atom_hash(&user_member.to_bytes()),
-                atom_hash(&pool_member.to_bytes()),
+                tree_hash_atom(&user_member.to_bytes()),
+                tree_hash_atom(&pool_member.to_bytes()),
             );
-            let one_of_n =
-                curry_tree_hash(TreeHash::new(ONE_OF_N_HASH), &[atom_hash(&root.to_bytes())]);
+            let one_of_n = curry_tree_hash(
+                TreeHash::new(ONE_OF_N_HASH),
+                &[tree_hash_atom(&root.to_bytes())],
+            );
             pwr_hash(one_of_n, &[], true)
         };
         // Exiting first: the pooling user restriction names the waiting-room inner puzzle hash.
         let heightlock = curry_tree_hash(
             HEIGHTLOCK_HASH,
-            &[atom_hash(&int_atom(config.heightlock.into()))],
+            &[tree_hash_atom(&int_atom(config.heightlock.into()))],
         );
         let exiting_restriction = validator_stack_hash(&[heightlock, SEND_MESSAGE_BANNED_HASH]);
         let exiting_user = pwr_hash(bls_member, &[exiting_restriction], false);
         let exiting_inner = inner(exiting_user);
         let destinations = curry_tree_hash(
             FIXED_CREATE_COIN_DESTINATIONS_HASH,
-            &[atom_hash(&exiting_inner.to_bytes())],
+            &[tree_hash_atom(&exiting_inner.to_bytes())],
         );
         let pooling_restriction = validator_stack_hash(&[destinations, SEND_MESSAGE_BANNED_HASH]);
         let pooling_user = pwr_hash(bls_member, &[pooling_restriction], false);

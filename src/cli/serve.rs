@@ -98,9 +98,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
     if config.server.tls_cert.is_some() {
         bail!("TLS serving is not wired in this build; terminate TLS in a reverse proxy and leave tls_cert unset");
     }
-    let server = warp::serve(routes).bind(config.server.listen).await;
-    tracing::info!(listen = %config.server.listen, "serving the farmer API");
-    server.graceful(shutdown_signal()).run().await;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {} ([server] listen)", config.server.listen))?;
+    let local = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    tracing::info!(%local, "serving the farmer API");
+    // Scripts and tests read the actual address (the configured port may be 0) from this line.
+    println!("listening on http://{local}");
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown_signal())
+        .run()
+        .await;
     tracing::info!("stopped");
     Ok(())
 }

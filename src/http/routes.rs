@@ -32,8 +32,8 @@ pub fn api(
         .and(with_pool.clone())
         .map(|pool: Pool| json(&pool.pool_info()));
 
-    let auth = warp::get()
-        .and(warp::path!("v2" / "auth"))
+    let auth = warp::path!("v2" / "auth")
+        .and(warp::get())
         .and(query.clone())
         .and(with_pool.clone())
         .map(|q: String, pool: Pool| {
@@ -44,8 +44,8 @@ pub fn api(
             )
         });
 
-    let get_farmer = warp::get()
-        .and(warp::path!("v2" / "farmer"))
+    let get_farmer = warp::path!("v2" / "farmer")
+        .and(warp::get())
         .and(query)
         .and(with_pool.clone())
         .then(|q: String, pool: Pool| async move {
@@ -55,8 +55,8 @@ pub fn api(
             }
         });
 
-    let post_farmer = warp::post()
-        .and(warp::path!("v2" / "farmer"))
+    let post_farmer = warp::path!("v2" / "farmer")
+        .and(warp::post())
         .and(body.clone())
         .and(with_pool.clone())
         .then(|b: Bytes, pool: Pool| async move {
@@ -66,8 +66,8 @@ pub fn api(
             }
         });
 
-    let put_farmer = warp::put()
-        .and(warp::path!("v2" / "farmer"))
+    let put_farmer = warp::path!("v2" / "farmer")
+        .and(warp::put())
         .and(body.clone())
         .and(with_pool.clone())
         .then(|b: Bytes, pool: Pool| async move {
@@ -77,8 +77,8 @@ pub fn api(
             }
         });
 
-    let partial = warp::post()
-        .and(warp::path!("v2" / "partial"))
+    let partial = warp::path!("v2" / "partial")
+        .and(warp::post())
         .and(body)
         .and(with_pool)
         .then(|b: Bytes, pool: Pool| async move {

@@ -70,6 +70,7 @@ type Job =
 pub struct Store {
     db: Arc<Database>,
     jobs: mpsc::Sender<Job>,
+    writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Store {
@@ -85,11 +86,27 @@ impl Store {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<Job>();
         let writer_db = Arc::clone(&db);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer_loop(&writer_db, &rx))
             .map_err(|e| StoreError::Storage(format!("starting the writer thread: {e}")))?;
-        Ok(Self { db, jobs: tx })
+        Ok(Self {
+            db,
+            jobs: tx,
+            writer: Arc::new(std::sync::Mutex::new(Some(writer))),
+        })
+    }
+
+    /// Closes the database once queued writes are committed. Call it on the last handle: the writer stops
+    /// when every handle is gone, and this waits for that so the file can be reopened at once.
+    pub fn close(self) {
+        let Store { db, jobs, writer } = self;
+        drop(jobs);
+        drop(db);
+        let handle = writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
     }
 
     pub fn read(&self) -> Result<ReadTransaction, StoreError> {
