@@ -316,3 +316,14 @@ async fn bad_requests_get_the_right_code() {
     let r = tokio::task::block_in_place(|| ureq::get(&format!("{base}/v2/nothing")).call());
     assert!(matches!(r, Err(ureq::Error::Status(404, _))), "{r:?}");
 }
+
+/// The constants the proof vectors were made with (small plots), served by the fake node.
+fn small_plot_constants(chain: &FakeChain) {
+    let mut node = chain.node_state();
+    for file in ["proofs.json", "proofs_v1.json"] {
+        let v = common::vector(file);
+        for (k, val) in v["meta"]["constants_overrides_of_mainnet"].as_object().unwrap() {
+            node.constants[k] = val.clone();
+        }
+    }
+}
