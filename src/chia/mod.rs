@@ -3,6 +3,7 @@ pub mod address;
 pub mod conditions;
 pub mod constants;
 pub mod embedded;
+pub mod forward;
 pub mod memo;
 pub mod messages;
 pub mod plotnft;
