@@ -7,6 +7,7 @@ pub mod forward;
 pub mod memo;
 pub mod messages;
 pub mod plotnft;
+pub mod pos_v1;
 pub mod proofs;
 pub mod puzzles;
 pub mod reveals;

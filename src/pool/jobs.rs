@@ -23,7 +23,8 @@ const MAX_HOPS: usize = 32;
 /// Starts the job loops on the current tokio runtime.
 pub fn spawn(pool: &Pool) {
     // Check a few times per confirmation delay, at most every 30 s.
-    let confirm_every = Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
+    let confirm_every =
+        Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
     tokio::spawn(async move {
         loop {
