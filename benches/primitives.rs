@@ -132,6 +132,20 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    for (name, set) in [("v2", &v2), ("v1", &v1)] {
+        let mut g = c.benchmark_group(format!("whole partials, {name}, signatures batched by 32"));
+        g.throughput(Throughput::Elements(32));
+        let batch: Vec<&Partial> = (0..32).map(|i| &set[i % set.len()]).collect();
+        g.bench_function("parse + proof + iterations + batched signature", |b| {
+            b.iter_batched(
+                rand_seed,
+                |seed| whole_partials_batched(&batch, seed),
+                BatchSize::SmallInput,
+            )
+        });
+        g.finish();
+    }
+
     // Batched signature checks: one final exponentiation for many partials.
     for n in [8usize, 32] {
         let mut g = c.benchmark_group(format!("signature batch of {n}"));
@@ -156,6 +170,31 @@ fn bench(c: &mut Criterion) {
         });
         g.finish();
     }
+}
+
+/// The whole primitive work for `partials`, with their signatures checked in one batch (as the pool's
+/// verifier threads do under load).
+fn whole_partials_batched(partials: &[&Partial], seed: [u8; 32]) {
+    let mut checks = Vec::with_capacity(partials.len());
+    for p in partials {
+        let request = PostPartialRequest::from_json_str(&p.body).expect("parse");
+        let pos = &request.payload.proof_of_space;
+        let quality =
+            proofs::verify_and_get_quality_string(pos, &p.constants, &p.ctx).expect("valid proof");
+        let _key = proofs::proof_get_hash(pos, &quality);
+        proofs::required_iterations(
+            &p.constants,
+            pos,
+            &quality,
+            &p.ctx.sp_hash,
+            1000,
+            p.ctx.prev_tx_height,
+        );
+        checks.push(PartialSignatureCheck::new(&request, &p.auth_pk));
+    }
+    assert!(signatures::verify_partials_batch(&checks, &seed)
+        .iter()
+        .all(|&ok| ok));
 }
 
 fn rand_seed() -> [u8; 32] {
