@@ -315,10 +315,7 @@ async fn filter_challenge(
         .map(|prev| prev.prev_challenge))
 }
 
-/// The current sub-slot iterations: from the poller's peak, else asked now.
+/// The current sub-slot iterations: from the poller's peak, else asked now (once for all callers).
 async fn peak_sub_slot_iters(client: &ChainClient) -> Result<u64, ChainError> {
-    if let Some(peak) = client.peak() {
-        return Ok(peak.sub_slot_iters);
-    }
-    Ok(client.blockchain_state().await?.sub_slot_iters)
+    Ok(client.peak_or_fetch().await?.sub_slot_iters)
 }
