@@ -1,3 +1,8 @@
 //! chia-pool: a Chia pool server for the v2 pooling protocol.
 pub mod chain;
 pub mod chia;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod pool;
+pub mod store;

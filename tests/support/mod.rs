@@ -32,6 +32,8 @@
 pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
+pub mod plotnft_chain;
+pub mod pool_process;
 pub mod server;
 
 use std::sync::{Arc, Mutex, MutexGuard};

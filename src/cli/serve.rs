@@ -1,0 +1,190 @@
+//! `chia-pool serve`: wire config, store, chain client and pool together and serve the farmer API.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use chia_protocol::Bytes32;
+
+use crate::chain::ChainClient;
+use crate::chia::puzzles::PoolConfig as PlotNftPoolConfig;
+use crate::config::Config;
+use crate::pool::difficulty::DifficultyPolicy;
+use crate::pool::verifier::SignatureVerifier;
+use crate::pool::{jobs, tokens, Pool, PoolSettings};
+use crate::store::{self, Store};
+
+use super::{chain_config, load_config};
+
+pub fn serve(path: &Path) -> anyhow::Result<ExitCode> {
+    let (config, from_file) = load_config(path)?;
+    init_logging(&config.logging.level);
+    if !from_file {
+        tracing::warn!(
+            "{} not found: running on built-in defaults (`chia-pool init` writes a pool.toml)",
+            path.display()
+        );
+        tokens::create_key_file(&config.auth.token_key_file, false)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("pool")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
+    let store = Store::open(&config.store.path)
+        .with_context(|| format!("opening {}", config.store.path.display()))?;
+    let chain = ChainClient::new(chain_config(&config)).context("connecting to the chia node")?;
+    let _poller = chain
+        .start_background()
+        .context("starting the node poller")?;
+
+    let (network, constants) = wait_for_node(&chain).await;
+    tracing::info!(network = %network.network_name, "node ready");
+    let target = match config.reward_puzzle_hash()? {
+        Some(ph) => ph,
+        None => bail!(
+            "[pool] reward_address is not set in pool.toml: set it to the pool wallet's {}1… address (it is where \
+             every member's rewards go, so choose it once)",
+            network.network_prefix
+        ),
+    };
+    guard_identity(&store, target, &config).await?;
+
+    let settings = PoolSettings {
+        genesis_challenge: network.genesis_challenge,
+        address_prefix: network.network_prefix.clone(),
+        plotnft_pool: PlotNftPoolConfig {
+            pool_puzzle_hash: target,
+            heightlock: config.pool.relative_lock_height,
+            pool_memoization: config.pool_memoization()?,
+        },
+        difficulty: DifficultyPolicy {
+            min_difficulty: config.pool.min_difficulty,
+            target_partials: config.partials.partials_target,
+            time_target_secs: config.partials.time_target_secs,
+            max_step: config.partials.max_difficulty_step,
+        },
+        config: config.clone(),
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let verifier =
+        SignatureVerifier::start(threads).context("starting signature verification threads")?;
+    let pool = Pool::new(settings, constants, store, chain, &token_key, verifier);
+    jobs::spawn(&pool);
+
+    let routes = {
+        use warp::Filter;
+        crate::http::routes::api(pool.clone(), config.server.max_body_bytes)
+            .recover(crate::http::routes::rejection)
+    };
+    if config.server.tls_cert.is_some() {
+        bail!("TLS serving is not wired in this build; terminate TLS in a reverse proxy and leave tls_cert unset");
+    }
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {} ([server] listen)", config.server.listen))?;
+    let local = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    tracing::info!(%local, "serving the farmer API");
+    // Scripts and tests read the actual address (the configured port may be 0) from this line.
+    println!("listening on http://{local}");
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown_signal())
+        .run()
+        .await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Retries until the node answers: a pool started before its node simply waits for it.
+async fn wait_for_node(
+    chain: &ChainClient,
+) -> (
+    crate::chain::node::NetworkInfo,
+    Arc<crate::chia::constants::ConsensusConstants>,
+) {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match tokio::try_join!(chain.network_info(), chain.constants()) {
+            Ok(ready) => return ready,
+            Err(e) => {
+                tracing::error!("waiting for the chia node: {e}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Members' PlotNFTs commit to the pool's target puzzle hash: refuse to start with a different one than the
+/// database was created with, which would strand every member.
+async fn guard_identity(store: &Store, target: Bytes32, config: &Config) -> anyhow::Result<()> {
+    const KEY: &str = "pool_target_puzzle_hash";
+    let txn = store.read()?;
+    let table = txn.open_table(store::META)?;
+    let existing = table.get(KEY)?.map(|v| v.value().to_vec());
+    drop(table);
+    drop(txn);
+    match existing {
+        Some(bytes) if bytes == target.to_bytes() => Ok(()),
+        Some(bytes) => bail!(
+            "[pool] reward_address {} differs from the one this database was created with (puzzle hash 0x{}); \
+             members' PlotNFTs point to the old one. Restore it, or use a new [store] path for a new pool",
+            config.pool.reward_address,
+            hex::encode(bytes)
+        ),
+        None => {
+            store
+                .write(move |txn| {
+                    txn.open_table(store::META)?.insert(KEY, target.to_bytes().as_slice())?;
+                    Ok(())
+                })
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}

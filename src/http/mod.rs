@@ -1,0 +1,2 @@
+//! The farmer API over HTTP(S).
+pub mod routes;

@@ -1,0 +1,159 @@
+//! The farmer API as warp filters: decode the request, call the pool, encode the answer.
+//!
+//! Protocol errors travel as HTTP 200 with an `ErrorResponse` body, because the 2.7.5 farmer only reads bodies
+//! of successful responses. Transport problems (unknown path, wrong method, body too large) keep their HTTP
+//! status.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use warp::http::{header, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::chia::messages::*;
+use crate::pool::{Pool, PoolError};
+
+/// Every route of the farmer API.
+pub fn api(
+    pool: Pool,
+    max_body_bytes: u64,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let with_pool = warp::any().map(move || pool.clone());
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    let body = warp::body::content_length_limit(max_body_bytes).and(warp::body::bytes());
+
+    let pool_info = warp::get()
+        .and(
+            warp::path!("v2" / "pool_info")
+                .or(warp::path!("pool_info"))
+                .unify(),
+        )
+        .and(with_pool.clone())
+        .map(|pool: Pool| json(&pool.pool_info()));
+
+    let auth = warp::path!("v2" / "auth")
+        .and(warp::get())
+        .and(query.clone())
+        .and(with_pool.clone())
+        .map(|q: String, pool: Pool| {
+            answer(
+                GetAuthRequest::from_query(&q)
+                    .map_err(bad_request)
+                    .and_then(|r| pool.authenticate(&r)),
+            )
+        });
+
+    let get_farmer = warp::path!("v2" / "farmer")
+        .and(warp::get())
+        .and(query)
+        .and(with_pool.clone())
+        .then(|q: String, pool: Pool| async move {
+            match GetFarmerRequestV2::from_query(&q) {
+                Ok(r) => answer(pool.get_farmer(&r).await),
+                Err(e) => error(&bad_request(e)),
+            }
+        });
+
+    let post_farmer = warp::path!("v2" / "farmer")
+        .and(warp::post())
+        .and(body.clone())
+        .and(with_pool.clone())
+        .then(|b: Bytes, pool: Pool| async move {
+            match parse::<PostFarmerRequest>(&b) {
+                Ok(r) => answer(pool.post_farmer(&r).await),
+                Err(e) => error(&e),
+            }
+        });
+
+    let put_farmer = warp::path!("v2" / "farmer")
+        .and(warp::put())
+        .and(body.clone())
+        .and(with_pool.clone())
+        .then(|b: Bytes, pool: Pool| async move {
+            match parse::<PutFarmerRequest>(&b) {
+                Ok(r) => answer(pool.put_farmer(&r).await),
+                Err(e) => error(&e),
+            }
+        });
+
+    let partial = warp::path!("v2" / "partial")
+        .and(warp::post())
+        .and(body)
+        .and(with_pool)
+        .then(|b: Bytes, pool: Pool| async move {
+            // Parsing checks curve points (tens of microseconds): keep it off the async threads too.
+            let parsed = tokio::task::spawn_blocking(move || parse::<PostPartialRequest>(&b)).await;
+            match parsed {
+                Ok(Ok(r)) => answer(pool.post_partial(r).await),
+                Ok(Err(e)) => error(&e),
+                Err(e) => error(&PoolError::internal("parsing the partial failed", e)),
+            }
+        });
+
+    pool_info
+        .or(auth)
+        .unify()
+        .or(get_farmer)
+        .unify()
+        .or(post_farmer)
+        .unify()
+        .or(put_farmer)
+        .unify()
+        .or(partial)
+        .unify()
+}
+
+/// Turns warp's rejections into plain HTTP errors (never protocol errors: the request never reached the pool).
+pub async fn rejection(err: Rejection) -> Result<Response, Infallible> {
+    let (status, text) = if err.is_not_found() {
+        (StatusCode::NOT_FOUND, "404: Not Found")
+    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (StatusCode::PAYLOAD_TOO_LARGE, "413: request body too large")
+    } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "405: Method Not Allowed")
+    } else if err.find::<warp::reject::LengthRequired>().is_some() {
+        (StatusCode::LENGTH_REQUIRED, "411: Length Required")
+    } else {
+        (StatusCode::BAD_REQUEST, "400: Bad Request")
+    };
+    Ok(warp::reply::with_status(text, status).into_response())
+}
+
+fn parse<M: Message>(body: &[u8]) -> Result<M, PoolError> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        PoolError::new(
+            PoolErrorCode::RequestFailed,
+            "request body is not UTF-8 JSON",
+        )
+    })?;
+    M::from_json_str(text).map_err(bad_request)
+}
+
+fn bad_request(e: MessageError) -> PoolError {
+    PoolError::new(
+        PoolErrorCode::RequestFailed,
+        format!("invalid request: {e}"),
+    )
+}
+
+fn answer<M: Message>(result: Result<M, PoolError>) -> Response {
+    match result {
+        Ok(m) => json(&m),
+        Err(e) => error(&e),
+    }
+}
+
+fn error(e: &PoolError) -> Response {
+    tracing::debug!(code = e.code.code(), "refused: {}", e.message);
+    json(&e.response())
+}
+
+fn json<M: Message>(m: &M) -> Response {
+    let mut response = Response::new(m.to_json_string().into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}

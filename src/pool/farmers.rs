@@ -1,0 +1,287 @@
+//! GET /pool_info, GET /auth and GET|POST|PUT /farmer.
+
+use chia_bls::PublicKey;
+use chia_protocol::{Bytes32, Program};
+
+use crate::chia::messages::*;
+use crate::chia::signatures;
+use crate::store::{self, FarmerRecord, Membership};
+
+use super::difficulty::next_difficulty;
+use super::tokens::TokenError;
+use super::{payout_instructions, unix_now, unix_now_ms, Pool, PoolError};
+
+impl Pool {
+    pub fn pool_info(&self) -> GetPoolInfoResponse {
+        let s = self.settings();
+        let c = &s.config;
+        GetPoolInfoResponse {
+            name: c.pool.name.clone(),
+            logo_url: c.pool.logo_url.clone(),
+            minimum_difficulty: c.pool.min_difficulty,
+            relative_lock_height: s.plotnft_pool.heightlock,
+            protocol_version: 2,
+            fee: fee_fraction(c.pool.fee_basis_points),
+            description: c.pool.description.clone(),
+            target_puzzle_hash: s.plotnft_pool.pool_puzzle_hash,
+            authentication_token_timeout: c.auth.token_timeout_minutes,
+            pool_memoization: Program::new(s.plotnft_pool.pool_memoization.clone().into()),
+        }
+    }
+
+    /// GET /auth: a token for a registered farmer that proved it holds the PlotNFT's key just now.
+    pub fn authenticate(&self, request: &GetAuthRequest) -> Result<GetAuthResponse, PoolError> {
+        let farmer = self.registered_farmer(&request.launcher_id)?;
+        let key = public_key(&farmer)?;
+        let target = self.settings().plotnft_pool.pool_puzzle_hash;
+        if !signatures::verify_get_auth(request, &key, &target) {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidSignature,
+                "signature does not verify: sign timestamp ‖ launcher_id ‖ this pool's target_puzzle_hash with the \
+                 PlotNFT's authentication key (child 12381)",
+            ));
+        }
+        let now = unix_now();
+        let skew = now.abs_diff(request.timestamp);
+        if skew > self.config().auth.max_clock_skew_secs {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidAuthenticationToken,
+                format!("timestamp is {skew} s away from the pool's clock; set your clock right and ask again"),
+            ));
+        }
+        let (authentication_token, expiration) =
+            self.tokens().issue(&request.launcher_id.to_bytes(), now);
+        Ok(GetAuthResponse {
+            authentication_token,
+            expiration,
+        })
+    }
+
+    /// GET /farmer.
+    pub async fn get_farmer(
+        &self,
+        request: &GetFarmerRequestV2,
+    ) -> Result<GetFarmerResponse, PoolError> {
+        self.check_token(&request.authentication_token_v2, &request.launcher_id)?;
+        let farmer = self.registered_farmer(&request.launcher_id)?;
+        // A farmer whose difficulty is too high sends nothing; its regular GET /farmer lets it decay.
+        let decayed = next_difficulty(
+            &self.settings().difficulty,
+            farmer.difficulty,
+            &farmer.recent_partials,
+            unix_now_ms(),
+        );
+        let farmer = if decayed < farmer.difficulty {
+            self.update_farmer(request.launcher_id, move |f| f.difficulty = decayed)
+                .await?
+        } else {
+            farmer
+        };
+        Ok(GetFarmerResponse {
+            authentication_public_key: public_key(&farmer)?,
+            payout_instructions: farmer.payout_instructions.clone(),
+            current_difficulty: farmer.difficulty,
+            current_points: farmer.points,
+        })
+    }
+
+    /// POST /farmer: registers a launcher whose PlotNFT pools to us on chain.
+    pub async fn post_farmer(
+        &self,
+        request: &PostFarmerRequest,
+    ) -> Result<PostFarmerResponse, PoolError> {
+        let payload = &request.payload;
+        let payout = payout_instructions::parse(
+            &payload.payout_instructions,
+            &self.settings().address_prefix,
+        )?;
+        let difficulty = self.checked_difficulty(payload.suggested_difficulty)?;
+        // The signature is cheap to check; the chain lookups behind it are not.
+        if !signatures::verify_post_farmer(request) {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidSignature,
+                "signature does not verify: sign sha256(payload) with the authentication key's child 12381",
+            ));
+        }
+        let existing = self.farmer(&payload.launcher_id)?;
+        if let Some(f) = &existing {
+            if f.membership != Membership::Left {
+                return Err(PoolError::new(
+                    PoolErrorCode::FarmerAlreadyKnown,
+                    "this launcher is already registered; use PUT /v2/farmer to change its settings",
+                ));
+            }
+        }
+        let singleton = self
+            .verify_plotnft_on_chain(payload.launcher_id, &payload.authentication_public_key)
+            .await?;
+        let record = FarmerRecord {
+            launcher_id: payload.launcher_id.to_bytes(),
+            authentication_public_key: payload.authentication_public_key.to_bytes(),
+            payout_instructions: payload.payout_instructions.clone(),
+            payout_puzzle_hash: payout.to_bytes(),
+            difficulty,
+            reward_puzzle_hash: crate::chia::puzzles::reward_puzzle_hash(payload.launcher_id)
+                .to_bytes(),
+            membership: Membership::Pooling,
+            singleton: Some(singleton),
+            joined_at: unix_now(),
+            recent_partials: Vec::new(),
+            // A farmer coming back keeps the points it earned and has not been paid yet.
+            points: existing.as_ref().map_or(0, |f| f.points),
+            lifetime_points: existing.as_ref().map_or(0, |f| f.lifetime_points),
+        };
+        self.store()
+            .write(move |txn| store::farmers::put(txn, &record))
+            .await
+            .map_err(|e| PoolError::internal("storing the new farmer failed", e))?;
+        tracing::info!(launcher_id = %hex::encode(payload.launcher_id), "farmer registered");
+        Ok(PostFarmerResponse {
+            welcome_message: self.config().pool.welcome_message.clone(),
+        })
+    }
+
+    /// PUT /farmer: payout instructions and suggested difficulty. The authentication key is the PlotNFT's
+    /// own and cannot be replaced.
+    pub async fn put_farmer(
+        &self,
+        request: &PutFarmerRequest,
+    ) -> Result<PutFarmerResponse, PoolError> {
+        let payload = &request.payload;
+        self.check_token(&payload.authentication_token_v2, &payload.launcher_id)?;
+        let farmer = self.registered_farmer(&payload.launcher_id)?;
+        if let Some(key) = &payload.authentication_public_key {
+            if key.to_bytes() != farmer.authentication_public_key {
+                return Err(PoolError::new(
+                    PoolErrorCode::RequestFailed,
+                    "authentication_public_key is the PlotNFT's own key and cannot be changed; to use another key, \
+                     make a new PlotNFT",
+                ));
+            }
+        }
+        let payout = match &payload.payout_instructions {
+            Some(text) => Some((
+                text.clone(),
+                payout_instructions::parse(text, &self.settings().address_prefix)?,
+            )),
+            None => None,
+        };
+        let difficulty = match payload.suggested_difficulty {
+            Some(d) => Some(self.checked_difficulty(Some(d))?),
+            None => None,
+        };
+        let update_payout = payout.clone();
+        self.update_farmer(payload.launcher_id, move |f| {
+            if let Some((text, ph)) = update_payout {
+                f.payout_instructions = text;
+                f.payout_puzzle_hash = ph.to_bytes();
+            }
+            if let Some(d) = difficulty {
+                f.difficulty = d;
+                f.recent_partials.clear();
+            }
+        })
+        .await?;
+        Ok(PutFarmerResponse {
+            authentication_public_key: Some(payload.authentication_public_key.is_some()),
+            payout_instructions: Some(payout.is_some()),
+            suggested_difficulty: Some(difficulty.is_some()),
+        })
+    }
+
+    pub(crate) fn check_token(&self, token: &str, launcher_id: &Bytes32) -> Result<(), PoolError> {
+        self.tokens()
+            .verify(token, &launcher_id.to_bytes(), unix_now())
+            .map_err(|e: TokenError| {
+                PoolError::new(PoolErrorCode::InvalidAuthenticationToken, e.to_string())
+            })
+    }
+
+    pub(crate) fn farmer(&self, launcher_id: &Bytes32) -> Result<Option<FarmerRecord>, PoolError> {
+        let txn = self
+            .store()
+            .read()
+            .map_err(|e| PoolError::internal("reading the farmer failed", e))?;
+        store::farmers::get(&txn, &launcher_id.to_bytes())
+            .map_err(|e| PoolError::internal("reading the farmer failed", e))
+    }
+
+    pub(crate) fn registered_farmer(
+        &self,
+        launcher_id: &Bytes32,
+    ) -> Result<FarmerRecord, PoolError> {
+        self.farmer(launcher_id)?.ok_or_else(|| {
+            PoolError::new(
+                PoolErrorCode::FarmerNotKnown,
+                format!(
+                    "launcher {} is not registered with this pool; POST /v2/farmer first",
+                    hex::encode(launcher_id)
+                ),
+            )
+        })
+    }
+
+    /// Applies `change` to the stored farmer in one write (no lost updates between concurrent requests).
+    pub(crate) async fn update_farmer(
+        &self,
+        launcher_id: Bytes32,
+        change: impl FnOnce(&mut FarmerRecord) + Send + 'static,
+    ) -> Result<FarmerRecord, PoolError> {
+        let key = launcher_id.to_bytes();
+        let updated = self
+            .store()
+            .write(move |txn| {
+                let Some(mut farmer) = store::farmers::get_for_update(txn, &key)? else {
+                    return Ok(None);
+                };
+                change(&mut farmer);
+                store::farmers::put(txn, &farmer)?;
+                Ok(Some(farmer))
+            })
+            .await
+            .map_err(|e| PoolError::internal("updating the farmer failed", e))?;
+        updated.ok_or_else(|| {
+            PoolError::new(PoolErrorCode::FarmerNotKnown, "launcher is not registered")
+        })
+    }
+
+    fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
+        let min = self.config().pool.min_difficulty;
+        match suggested {
+            None => Ok(self.config().pool.default_difficulty),
+            Some(d) if d >= min => Ok(d),
+            Some(d) => Err(PoolError::new(
+                PoolErrorCode::InvalidDifficulty,
+                format!("suggested_difficulty {d} is below this pool's minimum difficulty {min}"),
+            )),
+        }
+    }
+}
+
+pub(crate) fn public_key(farmer: &FarmerRecord) -> Result<PublicKey, PoolError> {
+    PublicKey::from_bytes(&farmer.authentication_public_key)
+        .map_err(|e| PoolError::internal("a stored authentication key does not decode", e))
+}
+
+/// The fee as the decimal fraction the original pool specification uses ("0.01" for 1 %).
+fn fee_fraction(basis_points: u16) -> String {
+    let whole = basis_points / 10_000;
+    let frac = basis_points % 10_000;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:04}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fee_is_a_decimal_fraction() {
+        assert_eq!(super::fee_fraction(100), "0.01");
+        assert_eq!(super::fee_fraction(0), "0");
+        assert_eq!(super::fee_fraction(250), "0.025");
+        assert_eq!(super::fee_fraction(10_000), "1");
+        assert_eq!(super::fee_fraction(1), "0.0001");
+    }
+}

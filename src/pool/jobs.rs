@@ -1,0 +1,313 @@
+//! Background jobs of the pool: confirming partials after the delay and following members' PlotNFTs.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chia_protocol::{Bytes32, Coin};
+
+use crate::chain::node::CoinQuery;
+use crate::chia::plotnft::PlotNft;
+use crate::chia::puzzles::PlotNftState;
+use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
+
+use super::farmers::public_key;
+use super::{unix_now_ms, Pool};
+
+/// Partials settled per write.
+const CONFIRM_BATCH: usize = 1000;
+/// Settled partials are kept this long for duplicate detection and statistics.
+const PARTIAL_RETENTION_MS: u64 = 24 * 3_600_000;
+/// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
+const MAX_HOPS: usize = 32;
+
+/// Starts the job loops on the current tokio runtime.
+pub fn spawn(pool: &Pool) {
+    let p = pool.clone();
+    tokio::spawn(async move {
+        loop {
+            match confirm_partials(&p).await {
+                Ok((confirmed, rejected)) if confirmed + rejected > 0 => {
+                    tracing::info!(confirmed, rejected, "partials settled")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("partial confirmation paused: {e}"),
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    });
+    let p = pool.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = track_singletons(&p).await {
+                tracing::warn!("PlotNFT tracking paused: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
+
+/// Settles partials older than the confirmation delay: confirmed (points credited) when their signage point is
+/// still on chain, rejected when it was reverted. Returns (confirmed, rejected).
+pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
+    let delay_ms = pool
+        .config()
+        .partials
+        .confirmation_delay_secs
+        .saturating_mul(1000);
+    let cutoff = unix_now_ms().saturating_sub(delay_ms);
+    let (mut confirmed, mut rejected) = (0, 0);
+    loop {
+        let pending = {
+            let txn = pool.store().read().map_err(|e| e.to_string())?;
+            store::partials::pending_before(&txn, cutoff, CONFIRM_BATCH)
+                .map_err(|e| e.to_string())?
+        };
+        if pending.is_empty() {
+            break;
+        }
+        let mut verdicts: HashMap<([u8; 32], bool), bool> = HashMap::new();
+        let mut settled = Vec::with_capacity(pending.len());
+        for (key, partial) in &pending {
+            let sp = (partial.sp_hash, partial.end_of_sub_slot);
+            let on_chain = match verdicts.get(&sp) {
+                Some(&v) => v,
+                None => {
+                    let v = still_on_chain(
+                        pool,
+                        partial.sp_hash,
+                        partial.challenge_hash,
+                        partial.end_of_sub_slot,
+                    )
+                    .await?;
+                    verdicts.insert(sp, v);
+                    v
+                }
+            };
+            settled.push((*key, on_chain));
+        }
+        let count = settled.len();
+        let (c, r) = pool
+            .store()
+            .write(move |txn| {
+                let (mut c, mut r) = (0u64, 0u64);
+                for (key, ok) in settled {
+                    if store::partials::settle(txn, key, ok)? {
+                        if ok {
+                            c += 1
+                        } else {
+                            r += 1
+                        }
+                    }
+                }
+                Ok((c, r))
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        confirmed += c;
+        rejected += r;
+        if count < CONFIRM_BATCH {
+            break;
+        }
+    }
+    let prune_before = unix_now_ms().saturating_sub(PARTIAL_RETENTION_MS);
+    pool.store()
+        .write(move |txn| store::partials::prune_before(txn, prune_before, 10_000))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((confirmed, rejected))
+}
+
+/// Whether a signage point is still on the main chain. When the node's signage point cache (about 78 minutes)
+/// has forgotten it, the end of sub-slot that opened its slot (kept about 8 hours) answers instead; past that a
+/// reorg is out of the question and the partial, valid when accepted, stands.
+async fn still_on_chain(
+    pool: &Pool,
+    sp_hash: [u8; 32],
+    challenge: [u8; 32],
+    eos: bool,
+) -> Result<bool, String> {
+    let cache = pool.chain().signage_points();
+    let sp = cache
+        .recheck(Bytes32::new(sp_hash), eos)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(sp) = sp {
+        return Ok(!sp.reverted);
+    }
+    let slot = cache
+        .recheck(Bytes32::new(challenge), true)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(slot.is_none_or(|s| !s.reverted))
+}
+
+/// Follows every member's PlotNFT from its last known coin through the spends since, updating membership:
+/// pooling to us, leaving (waiting room), or left.
+pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
+    let farmers = {
+        let txn = pool.store().read().map_err(|e| e.to_string())?;
+        store::farmers::all(&txn).map_err(|e| e.to_string())?
+    };
+    for farmer in farmers {
+        if farmer.membership == Membership::Left {
+            continue;
+        }
+        match follow(pool, &farmer).await {
+            Ok(Some((membership, singleton))) => {
+                if membership != farmer.membership || Some(&singleton) != farmer.singleton.as_ref()
+                {
+                    if membership != farmer.membership {
+                        tracing::info!(
+                            launcher_id = %hex::encode(farmer.launcher_id),
+                            "membership {:?} -> {:?}",
+                            farmer.membership,
+                            membership
+                        );
+                    }
+                    let key = farmer.launcher_id;
+                    pool.store()
+                        .write(move |txn| {
+                            if let Some(mut f) = store::farmers::get_for_update(txn, &key)? {
+                                f.membership = membership;
+                                f.singleton = Some(singleton);
+                                store::farmers::put(txn, &f)?;
+                            }
+                            Ok(())
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(None) => {}
+            // One farmer's trouble (a node hiccup, an odd spend) must not stop the others.
+            Err(e) => {
+                tracing::warn!(launcher_id = %hex::encode(farmer.launcher_id), "cannot follow PlotNFT: {e}")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The farmer's membership and newest singleton coin, or None when nothing changed.
+async fn follow(
+    pool: &Pool,
+    farmer: &FarmerRecord,
+) -> Result<Option<(Membership, SingletonRecord)>, String> {
+    let Some(mut singleton) = farmer.singleton.clone() else {
+        return Ok(None);
+    };
+    let launcher_id = Bytes32::new(farmer.launcher_id);
+    let key = public_key(farmer).map_err(|e| e.message)?;
+    let puzzles = pool
+        .member_puzzles(launcher_id, &key)
+        .map_err(|e| e.message)?;
+    let ours = pool.settings().plotnft_pool.clone();
+    let mut membership = farmer.membership;
+    let chain = pool.chain();
+    for _ in 0..MAX_HOPS {
+        let Some(record) = chain
+            .coin_record_by_name(Bytes32::new(singleton.coin_id))
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            // The coin is gone (a reorg): look the PlotNFT up again by its puzzle hashes.
+            return relocate(pool, farmer).await;
+        };
+        if record.spent_block_index == 0 {
+            break;
+        }
+        let spend = chain
+            .puzzle_and_solution(Bytes32::new(singleton.coin_id), record.spent_block_index)
+            .await
+            .map_err(|e| e.to_string())?;
+        let next = match PlotNft::from_parent_spend(
+            &spend,
+            pool.settings().genesis_challenge,
+            Some(&puzzles),
+        ) {
+            Ok(next) => next,
+            Err(e) => {
+                // Melted, or moved to a puzzle we cannot decode: it no longer pools with us.
+                tracing::info!(launcher_id = %hex::encode(launcher_id), "PlotNFT left: {e}");
+                return Ok(Some((Membership::Left, singleton)));
+            }
+        };
+        let created_height = record.spent_block_index;
+        membership = match (next.state, next.pool_config()) {
+            (PlotNftState::Pooling, Some(cfg)) if *cfg == ours => Membership::Pooling,
+            (PlotNftState::Exiting, Some(cfg)) if *cfg == ours => Membership::Leaving,
+            _ => Membership::Left,
+        };
+        singleton = SingletonRecord {
+            coin_id: next.coin.coin_id().to_bytes(),
+            parent_coin_id: next.coin.parent_coin_info.to_bytes(),
+            puzzle_hash: next.coin.puzzle_hash.to_bytes(),
+            created_height,
+            exit_height: (membership == Membership::Leaving)
+                .then(|| created_height.saturating_add(ours.heightlock)),
+        };
+        if membership == Membership::Left {
+            break;
+        }
+    }
+    Ok(Some((membership, singleton)))
+}
+
+/// After a reorg removed the known coin: the unspent PlotNFT coin at our pooling or exiting puzzle hash.
+async fn relocate(
+    pool: &Pool,
+    farmer: &FarmerRecord,
+) -> Result<Option<(Membership, SingletonRecord)>, String> {
+    let launcher_id = Bytes32::new(farmer.launcher_id);
+    let key = public_key(farmer).map_err(|e| e.message)?;
+    let puzzles = pool
+        .member_puzzles(launcher_id, &key)
+        .map_err(|e| e.message)?;
+    let hash = |s| puzzles.puzzle_hash(s).map_err(|e| e.to_string());
+    let (pooling, exiting) = (hash(PlotNftState::Pooling)?, hash(PlotNftState::Exiting)?);
+    let records = pool
+        .chain()
+        .coin_records_by_puzzle_hashes(&[pooling, exiting], CoinQuery::unspent())
+        .await
+        .map_err(|e| e.to_string())?;
+    let found = records.iter().find(|r| r.coin.amount % 2 == 1);
+    let Some(record) = found else {
+        return Ok(Some((
+            Membership::Left,
+            farmer
+                .singleton
+                .clone()
+                .unwrap_or_else(|| empty_singleton(farmer)),
+        )));
+    };
+    let coin: &Coin = &record.coin;
+    let leaving = coin.puzzle_hash == exiting;
+    Ok(Some((
+        if leaving {
+            Membership::Leaving
+        } else {
+            Membership::Pooling
+        },
+        SingletonRecord {
+            coin_id: coin.coin_id().to_bytes(),
+            parent_coin_id: coin.parent_coin_info.to_bytes(),
+            puzzle_hash: coin.puzzle_hash.to_bytes(),
+            created_height: record.confirmed_block_index,
+            exit_height: leaving.then(|| {
+                record
+                    .confirmed_block_index
+                    .saturating_add(pool.settings().plotnft_pool.heightlock)
+            }),
+        },
+    )))
+}
+
+fn empty_singleton(farmer: &FarmerRecord) -> SingletonRecord {
+    SingletonRecord {
+        coin_id: [0; 32],
+        parent_coin_id: [0; 32],
+        puzzle_hash: farmer.reward_puzzle_hash,
+        created_height: 0,
+        exit_height: None,
+    }
+}

@@ -1,0 +1,143 @@
+//! The pool's rules: registration, authentication, partial validation and crediting, difficulty, and the
+//! background jobs that confirm partials and follow members' PlotNFTs.
+//!
+//! Handlers call `Pool`; `Pool` calls the store and the chain client; nothing here speaks HTTP.
+
+pub mod difficulty;
+pub mod farmers;
+pub mod jobs;
+pub mod partials;
+pub mod payout_instructions;
+pub mod registration;
+pub mod tokens;
+pub mod verifier;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chia_protocol::Bytes32;
+
+use crate::chain::ChainClient;
+use crate::chia::constants::ConsensusConstants;
+use crate::chia::messages::{ErrorResponse, PoolErrorCode};
+use crate::chia::puzzles::PoolConfig as PlotNftPoolConfig;
+use crate::config::Config;
+use crate::store::Store;
+use difficulty::DifficultyPolicy;
+use tokens::TokenAuthority;
+use verifier::SignatureVerifier;
+
+/// A request the pool refuses, with the protocol code the farmer acts on and a message that says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct PoolError {
+    pub code: PoolErrorCode,
+    pub message: String,
+}
+
+impl PoolError {
+    pub fn new(code: PoolErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn response(&self) -> ErrorResponse {
+        self.code.response(self.message.clone())
+    }
+
+    /// An internal failure the farmer cannot fix; the details go to the log, not to the farmer.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!("{context}: {error}");
+        Self::new(
+            PoolErrorCode::ServerException,
+            format!("{context}; the pool operator has been told, try again later"),
+        )
+    }
+}
+
+/// What the pool is, on chain and to farmers.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub config: Config,
+    pub genesis_challenge: Bytes32,
+    /// `xch` or `txch`: which addresses payout instructions may use.
+    pub address_prefix: String,
+    pub plotnft_pool: PlotNftPoolConfig,
+    pub difficulty: DifficultyPolicy,
+}
+
+/// Shared state of a running pool; cheap to clone.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: PoolSettings,
+    constants: Arc<ConsensusConstants>,
+    store: Store,
+    chain: ChainClient,
+    tokens: TokenAuthority,
+    verifier: SignatureVerifier,
+}
+
+impl Pool {
+    pub fn new(
+        settings: PoolSettings,
+        constants: Arc<ConsensusConstants>,
+        store: Store,
+        chain: ChainClient,
+        token_key: &[u8; 32],
+        verifier: SignatureVerifier,
+    ) -> Self {
+        let lifetime = u64::from(settings.config.auth.token_timeout_minutes) * 60;
+        Self {
+            inner: Arc::new(Inner {
+                settings,
+                constants,
+                store,
+                chain,
+                tokens: TokenAuthority::new(token_key, lifetime),
+                verifier,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &PoolSettings {
+        &self.inner.settings
+    }
+    pub fn config(&self) -> &Config {
+        &self.inner.settings.config
+    }
+    pub fn constants(&self) -> &ConsensusConstants {
+        &self.inner.constants
+    }
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn chain(&self) -> &ChainClient {
+        &self.inner.chain
+    }
+    pub(crate) fn tokens(&self) -> &TokenAuthority {
+        &self.inner.tokens
+    }
+    pub(crate) fn verifier(&self) -> &SignatureVerifier {
+        &self.inner.verifier
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,207 @@
+//! POST /partial: the whole validation of pool-protocol §8.2, in order, then a durable record before the answer.
+
+use chia_protocol::ProofOfSpace;
+
+use crate::chain::signage::SpInfo;
+use crate::chia::messages::{PoolErrorCode, PostPartialRequest, PostPartialResponse};
+use crate::chia::proofs::{self, ProofContext};
+use crate::chia::signatures::PartialSignatureCheck;
+use crate::store::partials::RecordOutcome;
+use crate::store::{self, Membership, PartialRecord, PartialState};
+
+use super::difficulty::next_difficulty;
+use super::farmers::public_key;
+use super::{unix_now_ms, Pool, PoolError};
+
+/// How many recent partials a farmer record keeps for the difficulty controller.
+const RECENT_PARTIALS_KEPT: usize = 64;
+
+impl Pool {
+    pub async fn post_partial(
+        &self,
+        request: PostPartialRequest,
+    ) -> Result<PostPartialResponse, PoolError> {
+        let arrived_ms = unix_now_ms();
+        let payload = &request.payload;
+        let pos = &payload.proof_of_space;
+
+        // 1. Who: token, farmer, membership, and the plot's pool contract.
+        self.check_token(&request.authentication_token_v2, &payload.launcher_id)?;
+        let farmer = self.registered_farmer(&payload.launcher_id)?;
+        check_membership(farmer.membership)?;
+        if pos.pool_contract_puzzle_hash.map(|h| h.to_bytes()) != Some(farmer.reward_puzzle_hash) {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidP2SingletonPuzzleHash,
+                format!(
+                    "proof_of_space.pool_contract_puzzle_hash must be this PlotNFT's reward puzzle hash 0x{}; the \
+                     plot was made for another PlotNFT or pool",
+                    hex::encode(farmer.reward_puzzle_hash)
+                ),
+            ));
+        }
+
+        // 2. When: the signage point, from the chain client's cache, and lateness.
+        let peak = self.chain().synced_peak().map_err(|e| {
+            PoolError::new(
+                PoolErrorCode::ServerException,
+                format!("pool's node is not ready: {e}"),
+            )
+        })?;
+        let sp = self
+            .signage_point(payload.sp_hash, payload.end_of_sub_slot)
+            .await?;
+        let late_secs = arrived_ms as f64 / 1000.0 - sp.time_received;
+        let limit = self.config().partials.time_limit_secs;
+        if late_secs > limit as f64 {
+            return Err(PoolError::new(
+                PoolErrorCode::TooLate,
+                format!("partial arrived {late_secs:.1} s after the signage point; the limit is {limit} s"),
+            ));
+        }
+
+        // 3. What: the proof and its iterations at the farmer's difficulty (CPU work, off the async threads).
+        let ctx = ProofContext {
+            challenge_hash: sp.challenge_hash,
+            sp_hash: payload.sp_hash,
+            height: peak.height,
+            prev_tx_height: peak.prev_tx_height,
+            filter_challenge: sp.filter_challenge,
+            signage_point_index: Some(sp.signage_point_index),
+        };
+        let difficulty = farmer.difficulty;
+        let pool = self.clone();
+        let pos_owned: ProofOfSpace = pos.clone();
+        let (quality, iters) = tokio::task::spawn_blocking(move || {
+            let c = pool.constants();
+            let quality = proofs::verify_and_get_quality_string(&pos_owned, c, &ctx)
+                .map_err(|e| PoolError::new(PoolErrorCode::InvalidProof, e.to_string()))?;
+            let iters = proofs::required_iterations(
+                c,
+                &pos_owned,
+                &quality,
+                &ctx.sp_hash,
+                difficulty,
+                ctx.prev_tx_height,
+            );
+            Ok::<_, PoolError>((quality, iters))
+        })
+        .await
+        .map_err(|e| PoolError::internal("proof check failed", e))??;
+        let iters_limit = self.constants().pool_iters_limit();
+        if iters >= iters_limit {
+            return Err(PoolError::new(
+                PoolErrorCode::ProofNotGoodEnough,
+                format!("proof needs {iters} iterations at difficulty {difficulty}; partials must need fewer than {iters_limit}"),
+            ));
+        }
+
+        // 4. Signed by the plot key and the PlotNFT's authentication key (batched with other partials).
+        let check = PartialSignatureCheck::new(&request, &public_key(&farmer)?);
+        if !self.verifier().verify(check).await {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidSignature,
+                "aggregate_signature must be the plot key's and the authentication key's signatures of sha256(payload)",
+            ));
+        }
+
+        // 5. Record it durably with the farmer's new difficulty; a proof already recorded is refused.
+        let proof_hash = proofs::proof_get_hash(pos, &quality).to_bytes();
+        let record = PartialRecord {
+            launcher_id: payload.launcher_id.to_bytes(),
+            difficulty,
+            sp_hash: payload.sp_hash.to_bytes(),
+            challenge_hash: sp.challenge_hash.to_bytes(),
+            end_of_sub_slot: payload.end_of_sub_slot,
+            harvester_id: payload.harvester_id.to_bytes(),
+            plot_version: pos.version,
+            state: PartialState::Pending,
+        };
+        let policy = self.settings().difficulty;
+        let outcome = self
+            .store()
+            .write(move |txn| {
+                store::partials::record(txn, arrived_ms, proof_hash, &record, |farmer| {
+                    farmer.recent_partials.push((arrived_ms, difficulty));
+                    let excess = farmer
+                        .recent_partials
+                        .len()
+                        .saturating_sub(RECENT_PARTIALS_KEPT);
+                    farmer.recent_partials.drain(..excess);
+                    farmer.difficulty = next_difficulty(
+                        &policy,
+                        farmer.difficulty,
+                        &farmer.recent_partials,
+                        arrived_ms,
+                    );
+                })
+            })
+            .await
+            .map_err(|e| PoolError::internal("recording the partial failed", e))?;
+        match outcome {
+            RecordOutcome::Recorded(farmer) => Ok(PostPartialResponse {
+                new_difficulty: farmer.difficulty,
+            }),
+            RecordOutcome::Duplicate => Err(PoolError::new(
+                PoolErrorCode::RequestFailed,
+                "duplicate partial: this proof was already accepted and counts once",
+            )),
+            RecordOutcome::FarmerGone => Err(PoolError::new(
+                PoolErrorCode::FarmerNotKnown,
+                "launcher is not registered",
+            )),
+        }
+    }
+
+    async fn signage_point(
+        &self,
+        sp_hash: chia_protocol::Bytes32,
+        eos: bool,
+    ) -> Result<SpInfo, PoolError> {
+        let what = if eos {
+            "end of sub-slot"
+        } else {
+            "signage point"
+        };
+        let sp = self
+            .chain()
+            .signage_points()
+            .lookup(sp_hash, eos)
+            .await
+            .map_err(|e| {
+                PoolError::new(
+                    PoolErrorCode::ServerException,
+                    format!("pool's node did not answer: {e}"),
+                )
+            })?
+            .ok_or_else(|| {
+                PoolError::new(
+                    PoolErrorCode::NotFound,
+                    format!(
+                        "{what} 0x{} is not known to the pool's node",
+                        hex::encode(sp_hash)
+                    ),
+                )
+            })?;
+        if sp.reverted {
+            return Err(PoolError::new(
+                PoolErrorCode::RevertedSignagePoint,
+                format!("{what} 0x{} was reverted by a reorg", hex::encode(sp_hash)),
+            ));
+        }
+        Ok(sp)
+    }
+}
+
+fn check_membership(membership: Membership) -> Result<(), PoolError> {
+    match membership {
+        Membership::Pooling => Ok(()),
+        Membership::Leaving => Err(PoolError::new(
+            PoolErrorCode::InvalidSingleton,
+            "this PlotNFT is leaving the pool (waiting room): partials are no longer credited",
+        )),
+        Membership::Left => Err(PoolError::new(
+            PoolErrorCode::InvalidSingleton,
+            "this PlotNFT no longer pools with this pool: partials are not credited; POST /v2/farmer after rejoining",
+        )),
+    }
+}

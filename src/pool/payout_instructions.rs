@@ -1,0 +1,68 @@
+//! Payout instructions as farmers send them: the 2.7.5 wallet sends 64 hex characters of a puzzle hash
+//! (no 0x); people also paste addresses. Checked when they arrive so that one bad value can never block a
+//! payout later.
+
+use chia_protocol::Bytes32;
+
+use crate::chia::address::{decode_address, decode_puzzle_hash};
+use crate::chia::messages::PoolErrorCode;
+
+use super::PoolError;
+
+/// The puzzle hash payouts go to, or INVALID_PAYOUT_INSTRUCTIONS naming what is wrong.
+pub fn parse(text: &str, network_prefix: &str) -> Result<Bytes32, PoolError> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with("xch1") || lower.starts_with("txch1") {
+        let (prefix, ph) = decode_address(trimmed).map_err(|e| invalid(text, &e.to_string()))?;
+        if prefix != network_prefix {
+            return Err(invalid(
+                text,
+                &format!(
+                    "it is a {prefix} address but this pool runs on a {network_prefix} network"
+                ),
+            ));
+        }
+        return Ok(ph);
+    }
+    decode_puzzle_hash(trimmed).map_err(|e| invalid(text, &e.to_string()))
+}
+
+fn invalid(text: &str, why: &str) -> PoolError {
+    let shown: String = text.chars().take(100).collect();
+    PoolError::new(
+        PoolErrorCode::InvalidPayoutInstructions,
+        format!("payout_instructions {shown:?}: {why}; send a puzzle hash as 64 hex characters or an address"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chia::address::encode_puzzle_hash;
+
+    #[test]
+    fn accepts_hex_and_own_network_addresses() {
+        let ph = Bytes32::new([0x42; 32]);
+        assert_eq!(parse(&hex::encode(ph), "xch").unwrap(), ph);
+        assert_eq!(parse(&format!("0x{}", hex::encode(ph)), "xch").unwrap(), ph);
+        assert_eq!(parse(&hex::encode(ph).to_uppercase(), "xch").unwrap(), ph);
+        assert_eq!(parse(&encode_puzzle_hash(&ph, "xch"), "xch").unwrap(), ph);
+        assert_eq!(parse(&encode_puzzle_hash(&ph, "txch"), "txch").unwrap(), ph);
+    }
+
+    #[test]
+    fn refuses_everything_else_with_code_13() {
+        let ph = Bytes32::new([0x42; 32]);
+        for bad in [
+            String::new(),
+            "xch1example".into(),
+            "abc".into(),
+            hex::encode([1u8; 31]),
+            encode_puzzle_hash(&ph, "txch"),
+        ] {
+            let e = parse(&bad, "xch").unwrap_err();
+            assert_eq!(e.code, PoolErrorCode::InvalidPayoutInstructions, "{bad}");
+        }
+    }
+}

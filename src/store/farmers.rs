@@ -1,0 +1,57 @@
+//! The farmers table: one row per registered PlotNFT launcher.
+
+use redb::{
+    ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+
+use super::records::{decode, encode, FarmerRecord};
+use super::StoreError;
+
+const FARMERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("farmers");
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(FARMERS)?;
+    Ok(())
+}
+
+pub fn get(
+    txn: &ReadTransaction,
+    launcher_id: &[u8; 32],
+) -> Result<Option<FarmerRecord>, StoreError> {
+    let table = txn.open_table(FARMERS)?;
+    let row = table.get(launcher_id)?;
+    row.map(|v| decode(v.value())).transpose()
+}
+
+/// Reads a farmer inside a write transaction (sees the batch's earlier writes).
+pub fn get_for_update(
+    txn: &WriteTransaction,
+    launcher_id: &[u8; 32],
+) -> Result<Option<FarmerRecord>, StoreError> {
+    let table = txn.open_table(FARMERS)?;
+    let row = table.get(launcher_id)?;
+    row.map(|v| decode(v.value())).transpose()
+}
+
+pub fn put(txn: &WriteTransaction, farmer: &FarmerRecord) -> Result<(), StoreError> {
+    let bytes = encode(farmer)?;
+    let mut table = txn.open_table(FARMERS)?;
+    table.insert(&farmer.launcher_id, bytes.as_slice())?;
+    Ok(())
+}
+
+/// Every farmer, in launcher id order.
+pub fn all(txn: &ReadTransaction) -> Result<Vec<FarmerRecord>, StoreError> {
+    let table = txn.open_table(FARMERS)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (_, v) = row?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}
+
+pub fn count(txn: &ReadTransaction) -> Result<u64, StoreError> {
+    let table = txn.open_table(FARMERS)?;
+    Ok(table.len()?)
+}

@@ -1,0 +1,165 @@
+//! Accepted partials, keyed by arrival time so the confirmation job walks them in order, with an index by
+//! proof hash that makes duplicates cheap to refuse.
+
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+
+use super::farmers;
+use super::records::{decode, encode, FarmerRecord, PartialRecord, PartialState};
+use super::StoreError;
+
+/// (arrival unix ms, proof hash) → partial.
+const PARTIALS: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("partials");
+/// proof hash → arrival unix ms.
+const BY_PROOF: TableDefinition<[u8; 32], u64> = TableDefinition::new("partials_by_proof");
+
+pub type PartialKey = (u64, [u8; 32]);
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(PARTIALS)?;
+    txn.open_table(BY_PROOF)?;
+    Ok(())
+}
+
+/// What happened to a partial handed to `record`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// Stored; the farmer row was updated by the caller's closure.
+    Recorded(FarmerRecord),
+    /// A partial with the same proof hash is already stored.
+    Duplicate,
+    /// The farmer row vanished or the update refused the partial.
+    FarmerGone,
+}
+
+/// Stores a new partial and applies `update` to its farmer in the same transaction, unless the proof hash is
+/// already known.
+pub fn record(
+    txn: &WriteTransaction,
+    arrived_ms: u64,
+    proof_hash: [u8; 32],
+    partial: &PartialRecord,
+    update: impl FnOnce(&mut FarmerRecord),
+) -> Result<RecordOutcome, StoreError> {
+    {
+        let index = txn.open_table(BY_PROOF)?;
+        if index.get(&proof_hash)?.is_some() {
+            return Ok(RecordOutcome::Duplicate);
+        }
+    }
+    let Some(mut farmer) = farmers::get_for_update(txn, &partial.launcher_id)? else {
+        return Ok(RecordOutcome::FarmerGone);
+    };
+    let bytes = encode(partial)?;
+    update(&mut farmer);
+    txn.open_table(BY_PROOF)?.insert(&proof_hash, arrived_ms)?;
+    txn.open_table(PARTIALS)?
+        .insert((arrived_ms, proof_hash), bytes.as_slice())?;
+    farmers::put(txn, &farmer)?;
+    Ok(RecordOutcome::Recorded(farmer))
+}
+
+pub fn is_known(txn: &ReadTransaction, proof_hash: &[u8; 32]) -> Result<bool, StoreError> {
+    Ok(txn.open_table(BY_PROOF)?.get(proof_hash)?.is_some())
+}
+
+/// Up to `limit` pending partials that arrived before `before_ms`, oldest first.
+pub fn pending_before(
+    txn: &ReadTransaction,
+    before_ms: u64,
+    limit: usize,
+) -> Result<Vec<(PartialKey, PartialRecord)>, StoreError> {
+    let table = txn.open_table(PARTIALS)?;
+    let mut out = Vec::new();
+    for row in table.range((0u64, [0u8; 32])..(before_ms, [0u8; 32]))? {
+        let (k, v) = row?;
+        let record: PartialRecord = decode(v.value())?;
+        if record.state == PartialState::Pending {
+            out.push((k.value(), record));
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Settles a pending partial: confirmed credits its difficulty to the farmer's points. Settling twice is a
+/// no-op, so a job interrupted by a crash can simply run again.
+pub fn settle(
+    txn: &WriteTransaction,
+    key: PartialKey,
+    confirmed: bool,
+) -> Result<bool, StoreError> {
+    let record: PartialRecord = {
+        let table = txn.open_table(PARTIALS)?;
+        let row = table.get(key)?;
+        match row {
+            Some(v) => decode(v.value())?,
+            None => return Ok(false),
+        }
+    };
+    if record.state != PartialState::Pending {
+        return Ok(false);
+    }
+    let mut updated = record.clone();
+    updated.state = if confirmed {
+        PartialState::Confirmed
+    } else {
+        PartialState::Rejected
+    };
+    if confirmed {
+        if let Some(mut farmer) = farmers::get_for_update(txn, &record.launcher_id)? {
+            farmer.points = farmer.points.saturating_add(record.difficulty);
+            farmer.lifetime_points = farmer.lifetime_points.saturating_add(record.difficulty);
+            farmers::put(txn, &farmer)?;
+        }
+    }
+    let bytes = encode(&updated)?;
+    txn.open_table(PARTIALS)?.insert(key, bytes.as_slice())?;
+    Ok(true)
+}
+
+/// Deletes settled partials that arrived before `before_ms` (pending ones are kept until settled).
+pub fn prune_before(
+    txn: &WriteTransaction,
+    before_ms: u64,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let mut doomed = Vec::new();
+    {
+        let table = txn.open_table(PARTIALS)?;
+        for row in table.range((0u64, [0u8; 32])..(before_ms, [0u8; 32]))? {
+            let (k, v) = row?;
+            let record: PartialRecord = decode(v.value())?;
+            if record.state != PartialState::Pending {
+                doomed.push(k.value());
+                if doomed.len() >= limit {
+                    break;
+                }
+            }
+        }
+    }
+    let mut partials = txn.open_table(PARTIALS)?;
+    let mut index = txn.open_table(BY_PROOF)?;
+    for key in &doomed {
+        partials.remove(*key)?;
+        index.remove(&key.1)?;
+    }
+    Ok(doomed.len())
+}
+
+/// Counts of partials by state and the sum of pending difficulty (status page).
+pub fn stats(txn: &ReadTransaction) -> Result<(u64, u64, u64), StoreError> {
+    let table = txn.open_table(PARTIALS)?;
+    let (mut pending, mut confirmed, mut rejected) = (0, 0, 0);
+    for row in table.iter()? {
+        let (_, v) = row?;
+        let record: PartialRecord = decode(v.value())?;
+        match record.state {
+            PartialState::Pending => pending += 1,
+            PartialState::Confirmed => confirmed += 1,
+            PartialState::Rejected => rejected += 1,
+        }
+    }
+    Ok((pending, confirmed, rejected))
+}

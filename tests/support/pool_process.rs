@@ -1,0 +1,119 @@
+//! The real `chia-pool` binary as a child process, configured against a fake chain, for end-to-end tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::FakeChain;
+
+/// A pool directory (pool.toml, token key, database) and the running process, if any.
+pub struct PoolProcess {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT` of the running process.
+    pub base_url: String,
+}
+
+impl PoolProcess {
+    /// Writes a config for `chain` into a fresh temp dir (via `chia-pool init`) with `extra` TOML appended to
+    /// the [pool] section, and starts the pool.
+    pub fn start(chain: &FakeChain, reward_address: &str, extra_pool_toml: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "chia-pool-e2e-{}-{}",
+            std::process::id(),
+            super::fake_node::now_secs().to_bits()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let status = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+            .args(["init", "--dir"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run init");
+        assert!(status.success(), "init failed");
+        let config = dir.join("pool.toml");
+        let toml = format!(
+            "[pool]\nreward_address = \"{reward_address}\"\n{extra_pool_toml}\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n\
+             [chia]\nroot = \"{}\"\nnode_url = \"{}\"\nwallet_url = \"{}\"\nrpc_timeout_secs = 10\n\
+             [logging]\nlevel = \"info\"\n",
+            chain.root.path.display(),
+            chain.node.url(),
+            chain.wallet.url()
+        );
+        std::fs::write(&config, toml).expect("write pool.toml");
+        let mut p = Self {
+            dir,
+            config,
+            child: None,
+            base_url: String::new(),
+        };
+        p.restart();
+        p
+    }
+
+    /// Starts the process (again) and waits until it listens.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start chia-pool serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(url) = rx.recv_timeout(Duration::from_millis(100)) {
+                self.base_url = url;
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("chia-pool exited before listening: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chia-pool did not start listening within 60 s"
+            );
+        }
+        self.child = Some(child);
+    }
+
+    /// Kills the process at once (SIGKILL: no shutdown code runs).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.join("pool.redb")
+    }
+
+    pub fn token_key_path(&self) -> PathBuf {
+        self.dir.join("token.key")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for PoolProcess {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
