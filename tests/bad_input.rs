@@ -51,12 +51,21 @@ fn bytes_as(type_name: &str, bytes: &[u8]) -> Result<(), MessageError> {
     }
     match type_name {
         "GetAuthRequest" => p::<GetAuthRequest>(bytes),
+        "GetAuthResponse" => p::<GetAuthResponse>(bytes),
+        "GetPoolInfoResponse" => p::<GetPoolInfoResponse>(bytes),
         "GetFarmerRequestV2" => p::<GetFarmerRequestV2>(bytes),
+        "GetFarmerResponse" => p::<GetFarmerResponse>(bytes),
+        "PostFarmerPayload" => p::<PostFarmerPayload>(bytes),
         "PostFarmerRequest" => p::<PostFarmerRequest>(bytes),
+        "PostFarmerResponse" => p::<PostFarmerResponse>(bytes),
+        "PutFarmerPayload" => p::<PutFarmerPayload>(bytes),
         "PutFarmerRequest" => p::<PutFarmerRequest>(bytes),
-        "PostPartialRequest" => p::<PostPartialRequest>(bytes),
+        "PutFarmerResponse" => p::<PutFarmerResponse>(bytes),
         "PostPartialPayload" => p::<PostPartialPayload>(bytes),
-        _ => Ok(()),
+        "PostPartialRequest" => p::<PostPartialRequest>(bytes),
+        "PostPartialResponse" => p::<PostPartialResponse>(bytes),
+        "ErrorResponse" => p::<ErrorResponse>(bytes),
+        other => panic!("unknown type {other}"),
     }
 }
 

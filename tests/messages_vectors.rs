@@ -190,7 +190,7 @@ fn every_signature_verdict_matches() {
                 "{name}: other pool"
             );
         }
-        if let Some(msg) = messages.get(&name.replace("Payload", "Request")) {
+        if let Some(msg) = messages.get(name.replace("Payload", "Request")) {
             let req = PostFarmerRequest::from_json_str(&msg["json"].to_string()).unwrap();
             assert_eq!(
                 req.payload.get_hash().as_ref(),

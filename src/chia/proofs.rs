@@ -7,10 +7,7 @@ use num_bigint::BigUint;
 use sha2::{Digest, Sha256};
 
 use super::constants::ConsensusConstants;
-// TEMP until pos_v1 lands
-fn validate_proof_v1(_: &[u8; 32], _: u8, _: &[u8; 32], _: &[u8]) -> Option<[u8; 32]> {
-    None
-}
+use super::pos_v1::validate_proof_v1;
 
 /// Where on the chain a proof is checked: the signage point (or end of slot) and the heights around it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,7 @@ pub fn api(
 
     let auth = warp::path!("v2" / "auth")
         .and(warp::get())
-        .and(query.clone())
+        .and(query)
         .and(with_pool.clone())
         .map(|q: String, pool: Pool| {
             answer(
@@ -57,7 +57,7 @@ pub fn api(
 
     let post_farmer = warp::path!("v2" / "farmer")
         .and(warp::post())
-        .and(body.clone())
+        .and(body)
         .and(with_pool.clone())
         .then(|b: Bytes, pool: Pool| async move {
             match parse::<PostFarmerRequest>(&b) {
@@ -68,7 +68,7 @@ pub fn api(
 
     let put_farmer = warp::path!("v2" / "farmer")
         .and(warp::put())
-        .and(body.clone())
+        .and(body)
         .and(with_pool.clone())
         .then(|b: Bytes, pool: Pool| async move {
             match parse::<PutFarmerRequest>(&b) {

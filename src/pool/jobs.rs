@@ -22,6 +22,9 @@ const MAX_HOPS: usize = 32;
 
 /// Starts the job loops on the current tokio runtime.
 pub fn spawn(pool: &Pool) {
+    // Check a few times per confirmation delay, at most every 30 s.
+    let confirm_every =
+        Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
     tokio::spawn(async move {
         loop {
@@ -32,7 +35,7 @@ pub fn spawn(pool: &Pool) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!("partial confirmation paused: {e}"),
             }
-            tokio::time::sleep(Duration::from_secs(30)).await;
+            tokio::time::sleep(confirm_every).await;
         }
     });
     let p = pool.clone();

@@ -24,7 +24,7 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOutcome {
     /// Stored; the farmer row was updated by the caller's closure.
-    Recorded(FarmerRecord),
+    Recorded(Box<FarmerRecord>),
     /// A partial with the same proof hash is already stored.
     Duplicate,
     /// The farmer row vanished or the update refused the partial.
@@ -55,7 +55,7 @@ pub fn record(
     txn.open_table(PARTIALS)?
         .insert((arrived_ms, proof_hash), bytes.as_slice())?;
     farmers::put(txn, &farmer)?;
-    Ok(RecordOutcome::Recorded(farmer))
+    Ok(RecordOutcome::Recorded(Box::new(farmer)))
 }
 
 pub fn is_known(txn: &ReadTransaction, proof_hash: &[u8; 32]) -> Result<bool, StoreError> {

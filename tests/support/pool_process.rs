@@ -17,9 +17,9 @@ pub struct PoolProcess {
 }
 
 impl PoolProcess {
-    /// Writes a config for `chain` into a fresh temp dir (via `chia-pool init`) with `extra` TOML appended to
-    /// the [pool] section, and starts the pool.
-    pub fn start(chain: &FakeChain, reward_address: &str, extra_pool_toml: &str) -> Self {
+    /// Writes a config for `chain` into a fresh temp dir (via `chia-pool init`) with `extra_toml` (whole
+    /// sections, e.g. "[partials]\nconfirmation_delay_secs = 2") appended, and starts the pool.
+    pub fn start(chain: &FakeChain, reward_address: &str, extra_toml: &str) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "chia-pool-e2e-{}-{}",
             std::process::id(),
@@ -35,10 +35,10 @@ impl PoolProcess {
         assert!(status.success(), "init failed");
         let config = dir.join("pool.toml");
         let toml = format!(
-            "[pool]\nreward_address = \"{reward_address}\"\n{extra_pool_toml}\n\
+            "[pool]\nreward_address = \"{reward_address}\"\n\
              [server]\nlisten = \"127.0.0.1:0\"\n\
              [chia]\nroot = \"{}\"\nnode_url = \"{}\"\nwallet_url = \"{}\"\nrpc_timeout_secs = 10\n\
-             [logging]\nlevel = \"info\"\n",
+             [logging]\nlevel = \"info\"\n{extra_toml}\n",
             chain.root.path.display(),
             chain.node.url(),
             chain.wallet.url()
