@@ -297,7 +297,7 @@ async fn a_signage_point_the_node_lacks_yet_is_awaited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_signage_point_is_given_up_after_a_bounded_wait() {
     let chain = FakeChain::start().await;
-    let client = client_with(&chain, |c| c.sp_wait = Duration::from_millis(600));
+    let client = client_with(&chain, |c| c.sp_wait = Duration::from_secs(1));
     let unknown = Bytes32::new([5; 32]);
     assert_eq!(
         guarded(client.signage_points().lookup(unknown, false))
@@ -428,4 +428,20 @@ async fn old_entries_are_pruned() {
     })
     .await;
     assert_eq!(cache.cached(sp, false), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_node_does_not_hold_a_partial_past_the_lookup_limit() {
+    let chain = FakeChain::start().await;
+    let client = client_with(&chain, |c| c.sp_lookup_timeout = Duration::from_millis(100));
+    let sp = chain.node_state().add_signage_point(8);
+    chain.node.set_delay(Duration::from_millis(300));
+    let cache = client.signage_points();
+    let error = guarded(cache.lookup(sp, false)).await.expect_err("hung");
+    assert!(matches!(error, ChainError::Timeout { .. }), "{error:?}");
+    // The fetch went on and filled the cache for the next partial.
+    eventually("filled in the background", || {
+        cache.cached(sp, false).is_some()
+    })
+    .await;
 }

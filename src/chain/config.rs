@@ -28,7 +28,11 @@ pub struct ChainConfig {
     pub peak_poll_interval: Duration,
     /// How long a lookup waits for a signage point the node does not know yet (it may lag the farmer).
     pub sp_wait: Duration,
-    /// How long "the node does not know this signage point" is remembered.
+    /// The most one signage point lookup may take, waiting included, even when the node hangs (the fetch goes
+    /// on in the background and fills the cache). Keeps the partial path bounded.
+    pub sp_lookup_timeout: Duration,
+    /// How long "the node does not know this signage point" is remembered; shorter than the first retry of a
+    /// waiting lookup (250 ms), so that each retry asks the node again.
     pub sp_negative_ttl: Duration,
     /// Signage points older than this are dropped from the cache (the node keeps its last 500, ≈ 78 min).
     pub sp_max_age: Duration,
@@ -71,7 +75,8 @@ impl ChainConfig {
             rpc_threads: 8,
             peak_poll_interval: Duration::from_millis(1500),
             sp_wait: Duration::from_secs(4),
-            sp_negative_ttl: Duration::from_millis(300),
+            sp_lookup_timeout: Duration::from_secs(8),
+            sp_negative_ttl: Duration::from_millis(200),
             sp_max_age: Duration::from_secs(90 * 60),
             slot_max_age: Duration::from_secs(9 * 3600),
         }

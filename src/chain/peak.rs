@@ -39,6 +39,8 @@ pub struct PeakStatus {
 pub(crate) struct PeakState {
     sender: watch::Sender<Option<PeakInfo>>,
     health: Mutex<PeakStatus>,
+    /// Serialises fetches made before the first poll, so that they share one request.
+    first_fetch: tokio::sync::Mutex<()>,
 }
 
 impl PeakState {
@@ -46,6 +48,7 @@ impl PeakState {
         Self {
             sender: watch::Sender::new(None),
             health: Mutex::new(PeakStatus::default()),
+            first_fetch: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -115,6 +118,20 @@ impl ChainClient {
             });
         }
         Ok(peak)
+    }
+
+    /// The cached peak, or, before the poller has one, a fetch shared by all concurrent callers.
+    pub(crate) async fn peak_or_fetch(&self) -> Result<PeakInfo, ChainError> {
+        if let Some(peak) = self.peak() {
+            return Ok(peak);
+        }
+        let _one_at_a_time = self.inner.peak.first_fetch.lock().await;
+        if let Some(peak) = self.peak() {
+            return Ok(peak);
+        }
+        self.refresh_peak().await?.ok_or(ChainError::NoPeak {
+            service: Service::Node,
+        })
     }
 
     /// Asks the node for its state now and updates the cached peak (the poller calls this).

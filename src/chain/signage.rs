@@ -88,8 +88,16 @@ impl ChainClient {
 impl SignagePointCache {
     /// The signage point (or, with `end_of_sub_slot`, the end of sub-slot whose challenge is `sp_hash`).
     /// A point the node does not know yet is retried for up to `sp_wait` (the node may lag the farmer), without
-    /// blocking anything else; `Ok(None)` means it still was not there.
+    /// blocking anything else; `Ok(None)` means it still was not there. Takes at most `sp_lookup_timeout`.
     pub async fn lookup(
+        &self,
+        sp_hash: Bytes32,
+        end_of_sub_slot: bool,
+    ) -> Result<Option<SpInfo>, ChainError> {
+        self.bounded(self.wait_for(sp_hash, end_of_sub_slot)).await
+    }
+
+    async fn wait_for(
         &self,
         sp_hash: Bytes32,
         end_of_sub_slot: bool,
@@ -97,7 +105,7 @@ impl SignagePointCache {
         let deadline = Instant::now() + self.client.config().sp_wait;
         let mut pause = FIRST_RETRY;
         loop {
-            if let Some(info) = self.lookup_once(sp_hash, end_of_sub_slot).await? {
+            if let Some(info) = self.get(sp_hash, end_of_sub_slot, false).await? {
                 return Ok(Some(info));
             }
             let now = Instant::now();
@@ -115,7 +123,23 @@ impl SignagePointCache {
         sp_hash: Bytes32,
         end_of_sub_slot: bool,
     ) -> Result<Option<SpInfo>, ChainError> {
-        self.get(sp_hash, end_of_sub_slot, false).await
+        self.bounded(self.get(sp_hash, end_of_sub_slot, false))
+            .await
+    }
+
+    /// Gives up after `sp_lookup_timeout`; a node fetch under way goes on and fills the cache.
+    async fn bounded<T>(
+        &self,
+        lookup: impl std::future::Future<Output = Result<T, ChainError>>,
+    ) -> Result<T, ChainError> {
+        let limit = self.client.config().sp_lookup_timeout;
+        tokio::time::timeout(limit, lookup)
+            .await
+            .map_err(|_| ChainError::Timeout {
+                service: Service::Node,
+                endpoint: "get_recent_signage_point_or_eos".into(),
+                after: limit,
+            })?
     }
 
     /// Asks the node again (for confirming partials later): `reverted` and `time_received` are refreshed and
@@ -132,7 +156,9 @@ impl SignagePointCache {
         let first_seen = self
             .cached(sp_hash, end_of_sub_slot)
             .map(|i| i.first_seen_local);
-        let fresh = self.get(sp_hash, end_of_sub_slot, true).await?;
+        let fresh = self
+            .bounded(self.get(sp_hash, end_of_sub_slot, true))
+            .await?;
         match (fresh, first_seen) {
             (Some(mut info), Some(first)) => {
                 info.first_seen_local = first;
@@ -315,10 +341,7 @@ async fn filter_challenge(
         .map(|prev| prev.prev_challenge))
 }
 
-/// The current sub-slot iterations: from the poller's peak, else asked now.
+/// The current sub-slot iterations: from the poller's peak, else asked now (once for all callers).
 async fn peak_sub_slot_iters(client: &ChainClient) -> Result<u64, ChainError> {
-    if let Some(peak) = client.peak() {
-        return Ok(peak.sub_slot_iters);
-    }
-    Ok(client.blockchain_state().await?.sub_slot_iters)
+    Ok(client.peak_or_fetch().await?.sub_slot_iters)
 }

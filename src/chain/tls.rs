@@ -181,12 +181,22 @@ impl ServerCertVerifier for ChiaServerVerifier {
 /// Opens one TLS session to `https://HOST:PORT` and waits briefly for the server's verdict on our
 /// certificate. In TLS 1.3 the server checks the client certificate after our side considers the handshake
 /// done, so a rejection can surface as a broken pipe on the first write; its alert is only seen by reading.
-/// Returns the TLS error if the server (or we) refused the session; `None` if nothing went wrong in TLS.
+/// What a probe of a TLS session found.
+#[derive(Debug)]
+pub(crate) enum Probe {
+    /// The session failed with this error (an alert from the server, or our verification).
+    Refused(rustls::Error),
+    /// The server closed the connection after the handshake without answering: how OpenSSL-based servers
+    /// (chia's) drop a client whose certificate they do not accept.
+    ClosedSilently,
+}
+
+/// Returns what went wrong in TLS, or `None` if the session works (or the server cannot be reached at all).
 pub(crate) fn probe(
     base_url: &str,
     config: &Arc<ClientConfig>,
     connect_timeout: std::time::Duration,
-) -> Option<rustls::Error> {
+) -> Option<Probe> {
     use std::net::{TcpStream, ToSocketAddrs};
 
     let host_port = base_url.strip_prefix("https://")?;
@@ -202,6 +212,7 @@ pub(crate) fn probe(
         e.get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             .cloned()
+            .map(Probe::Refused)
     };
     while session.is_handshaking() {
         if let Err(e) = session.complete_io(&mut tcp) {
@@ -218,9 +229,18 @@ pub(crate) fn probe(
     let deadline = std::time::Instant::now() + wait;
     while std::time::Instant::now() < deadline {
         match session.read_tls(&mut tcp) {
-            Ok(0) | Err(_) => return None,
+            Ok(0) => return Some(Probe::ClosedSilently),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                return Some(Probe::ClosedSilently)
+            }
+            Err(_) => return None,
             Ok(_) => match session.process_new_packets() {
-                Err(e) => return Some(e),
+                Err(e) => return Some(Probe::Refused(e)),
                 Ok(state) if state.plaintext_bytes_to_read() > 0 => {
                     let _ = session.reader().read(&mut [0u8; 64]);
                     return None;

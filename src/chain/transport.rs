@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::config::ChainConfig;
 use super::error::{ChainError, Service, TlsProblem};
-use super::tls::TlsFiles;
+use super::tls::{Probe, TlsFiles};
 
 /// aiohttp's default `client_max_size`: the node and wallet refuse larger request bodies.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
@@ -150,13 +150,20 @@ impl RpcService {
         if !matches!(error, ChainError::Disconnected { .. }) {
             return error;
         }
-        match super::tls::probe(&self.base_url, &self.tls, self.connect_timeout) {
-            Some(tls) => ChainError::Tls {
-                service: self.service,
-                url: self.base_url.clone(),
-                problem: self.tls_problem(&tls),
+        let problem = match super::tls::probe(&self.base_url, &self.tls, self.connect_timeout) {
+            Some(Probe::Refused(tls)) => self.tls_problem(&tls),
+            Some(Probe::ClosedSilently) => TlsProblem::ClientCertificateRejected {
+                cert: self.files.client_cert.clone(),
+                reason:
+                    "it closed every connection right after the TLS handshake without answering"
+                        .into(),
             },
-            None => error,
+            None => return error,
+        };
+        ChainError::Tls {
+            service: self.service,
+            url: self.base_url.clone(),
+            problem,
         }
     }
 
