@@ -114,7 +114,13 @@ fn token(pool: &PoolProcess, f: &Farmer) -> String {
 async fn farmer_registers_updates_and_survives_a_kill() {
     let chain = FakeChain::start().await;
     let reward_address = hex::encode(REWARD_PH);
-    let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &reward_address, ""));
+    let mut pool = tokio::task::block_in_place(|| {
+        PoolProcess::start(
+            &chain,
+            &format!("reward_address = \"{reward_address}\""),
+            "",
+        )
+    });
     let base = pool.base_url.clone();
     let farmer = Farmer::new(7);
 
@@ -260,8 +266,13 @@ async fn farmer_registers_updates_and_survives_a_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_the_right_code() {
     let chain = FakeChain::start().await;
-    let pool =
-        tokio::task::block_in_place(|| PoolProcess::start(&chain, &hex::encode(REWARD_PH), ""));
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start(
+            &chain,
+            &format!("reward_address = \"{}\"", hex::encode(REWARD_PH)),
+            "",
+        )
+    });
     let base = pool.base_url.clone();
     let farmer = Farmer::new(9);
     let launcher = hex::encode(farmer.launcher_id);

@@ -38,13 +38,17 @@ pub fn spawn(pool: &Pool) {
             tokio::time::sleep(confirm_every).await;
         }
     });
+    // PlotNFTs move only in blocks: follow them at each new peak (and at least once a minute).
     let p = pool.clone();
     tokio::spawn(async move {
+        let mut peaks = p.chain().subscribe_peak();
         loop {
             if let Err(e) = track_singletons(&p).await {
                 tracing::warn!("PlotNFT tracking paused: {e}");
             }
-            tokio::time::sleep(Duration::from_secs(60)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
+            // Let a burst of peaks settle into one run.
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
 }

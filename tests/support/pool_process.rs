@@ -17,9 +17,10 @@ pub struct PoolProcess {
 }
 
 impl PoolProcess {
-    /// Writes a config for `chain` into a fresh temp dir (via `chia-pool init`) with `extra_toml` (whole
-    /// sections, e.g. "[partials]\nconfirmation_delay_secs = 2") appended, and starts the pool.
-    pub fn start(chain: &FakeChain, reward_address: &str, extra_toml: &str) -> Self {
+    /// Writes a config for `chain` into a fresh temp dir (via `chia-pool init`): `pool_lines` go into [pool]
+    /// (at least `reward_address = "…"`), `extra_toml` (whole sections, e.g. "[partials]\n…") is appended.
+    /// Then starts the pool.
+    pub fn start(chain: &FakeChain, pool_lines: &str, extra_toml: &str) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "chia-pool-e2e-{}-{}",
             std::process::id(),
@@ -35,7 +36,7 @@ impl PoolProcess {
         assert!(status.success(), "init failed");
         let config = dir.join("pool.toml");
         let toml = format!(
-            "[pool]\nreward_address = \"{reward_address}\"\n\
+            "[pool]\n{pool_lines}\n\
              [server]\nlisten = \"127.0.0.1:0\"\n\
              [chia]\nroot = \"{}\"\nnode_url = \"{}\"\nwallet_url = \"{}\"\nrpc_timeout_secs = 10\n\
              [logging]\nlevel = \"info\"\n{extra_toml}\n",
