@@ -11,6 +11,7 @@ use chia_protocol::Bytes32;
 use crate::chain::ChainClient;
 use crate::chia::puzzles::PoolConfig as PlotNftPoolConfig;
 use crate::config::Config;
+use crate::http::server::{self, ServeOptions};
 use crate::pool::difficulty::DifficultyPolicy;
 use crate::pool::verifier::SignatureVerifier;
 use crate::pool::{jobs, tokens, Pool, PoolSettings};
@@ -99,23 +100,26 @@ async fn run(config: Config) -> anyhow::Result<()> {
         crate::http::routes::api(pool.clone(), config.server.max_body_bytes)
             .recover(crate::http::routes::rejection)
     };
-    if config.server.tls_cert.is_some() {
-        bail!("TLS serving is not wired in this build; terminate TLS in a reverse proxy and leave tls_cert unset");
-    }
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("listening on {} ([server] listen)", config.server.listen))?;
-    let local = listener
-        .local_addr()
-        .context("reading the listening address")?;
-    tracing::info!(%local, "serving the farmer API");
+    let options = ServeOptions {
+        listen: config.server.listen,
+        tls: config
+            .server
+            .tls_cert
+            .clone()
+            .zip(config.server.tls_key.clone()),
+        max_connections: config.server.max_connections,
+        header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+    };
+    let listener = server::bind(&options).await?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(listen = %listener.local_addr, scheme, "serving the farmer API");
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
-    println!("listening on http://{local}");
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(shutdown_signal())
-        .run()
-        .await;
+    println!("listening on {scheme}://{}", listener.local_addr);
+    server::serve(listener, routes, &options, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,2 +1,3 @@
 //! The farmer API over HTTP(S).
 pub mod routes;
+pub mod server;

@@ -21,6 +21,20 @@ impl PoolProcess {
     /// (at least `reward_address = "…"`), `extra_toml` (whole sections, e.g. "[partials]\n…") is appended.
     /// Then starts the pool.
     pub fn start(chain: &FakeChain, pool_lines: &str, extra_toml: &str) -> Self {
+        Self::start_full(chain, pool_lines, "", extra_toml)
+    }
+
+    /// `start` with extra lines in the [server] section (TLS, timeouts).
+    pub fn start_with_server(chain: &FakeChain, pool_lines: &str, server_lines: &str) -> Self {
+        Self::start_full(chain, pool_lines, server_lines, "")
+    }
+
+    fn start_full(
+        chain: &FakeChain,
+        pool_lines: &str,
+        server_lines: &str,
+        extra_toml: &str,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "chia-pool-e2e-{}-{}",
             std::process::id(),
@@ -37,7 +51,7 @@ impl PoolProcess {
         let config = dir.join("pool.toml");
         let toml = format!(
             "[pool]\n{pool_lines}\n\
-             [server]\nlisten = \"127.0.0.1:0\"\n\
+             [server]\nlisten = \"127.0.0.1:0\"\n{server_lines}\n\
              [chia]\nroot = \"{}\"\nnode_url = \"{}\"\nwallet_url = \"{}\"\nrpc_timeout_secs = 10\n\
              [logging]\nlevel = \"info\"\n{extra_toml}\n",
             chain.root.path.display(),

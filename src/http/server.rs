@@ -1,0 +1,212 @@
+//! Serves a warp filter over plain TCP or TLS (rustls), with the limits a public server needs: a bound on
+//! connections, a deadline for the TLS handshake and the request headers (slowloris), and a graceful stop
+//! that lets requests in flight finish.
+//!
+//! warp 0.4 has no TLS support of its own, so connections are driven here with hyper-util under warp's
+//! service. The 2.7.5 farmer opens a new TLS connection for every partial, so TLS session tickets and a large
+//! session cache keep repeat handshakes cheap.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use warp::Filter;
+
+/// How long a stopping server waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// TLS sessions remembered for resumption.
+const SESSION_CACHE: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {addr}: {source}; is another process using the port? ([server] listen)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the TLS {what} {path}: {reason} ([server] tls_{what})")]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("the TLS certificate and key do not go together: {0}")]
+    TlsConfig(String),
+}
+
+/// What `serve` needs besides the routes.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// PEM certificate chain and private key; None = plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub max_connections: usize,
+    /// Deadline for the TLS handshake and for each request's headers.
+    pub header_timeout: Duration,
+}
+
+/// A bound listener, ready to serve; `local_addr` is the real address (the configured port may be 0).
+pub struct Listener {
+    tcp: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    pub local_addr: SocketAddr,
+}
+
+/// Binds the address and loads the TLS certificate, so that configuration errors surface before serving.
+pub async fn bind(options: &ServeOptions) -> Result<Listener, ServeError> {
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let tcp = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let local_addr = tcp.local_addr().map_err(|source| ServeError::Bind {
+        addr: options.listen,
+        source,
+    })?;
+    Ok(Listener {
+        tcp,
+        tls,
+        local_addr,
+    })
+}
+
+/// Serves `filter` until `shutdown` completes, then lets requests in flight finish (up to a grace period).
+pub async fn serve<F>(
+    listener: Listener,
+    filter: F,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) where
+    F: Filter + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply,
+{
+    let service = warp::service(filter);
+    let permits = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let header_timeout = options.header_timeout;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let builder = Arc::new(builder);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.tcp.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(service.clone());
+        let builder = Arc::clone(&builder);
+        let watcher = graceful.watcher();
+        let tls = listener.tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tls {
+                None => {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(tcp), service)
+                        .into_owned();
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                }
+                Some(acceptor) => {
+                    let stream =
+                        match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned();
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after {SHUTDOWN_GRACE:?}; closing them");
+    }
+}
+
+fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
+    let file_err = |what, path: &Path, reason: String| ServeError::TlsFile {
+        what,
+        path: path.to_path_buf(),
+        reason,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| file_err("cert", cert, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_err("cert", cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(file_err(
+            "cert",
+            cert,
+            "no PEM certificate in the file".into(),
+        ));
+    }
+    let key_der =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| file_err("key", key, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::TlsConfig(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| ServeError::TlsConfig(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
+    config.ticketer =
+        rustls::crypto::ring::Ticketer::new().map_err(|e| ServeError::TlsConfig(e.to_string()))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
