@@ -53,7 +53,11 @@ pub fn next_difficulty(
     let target = u64::from(policy.target_partials.max(2));
     let target_span_ms = policy.time_target_secs.saturating_mul(1000);
     if count < target && span_ms < target_span_ms {
-        // Too few partials to tell yet, unless they arrive far too fast.
+        // Too few partials to tell yet. Several proofs at one signage point arrive together, so a short burst
+        // is no evidence; half the target arriving far too fast is.
+        if count < target / 2 {
+            return current;
+        }
         let expected_ms = target_span_ms / target * (count - 1);
         if span_ms.saturating_mul(policy.max_step) >= expected_ms {
             return current;
@@ -106,8 +110,10 @@ mod tests {
     fn too_fast_raises_within_one_step() {
         let p = partials(20, 100, 18, 10_000_000); // ten times too fast
         assert_eq!(next_difficulty(&POLICY, 100, &p, 10_000_000), 400);
-        let burst = partials(5, 100, 0, 10_000_000); // same timestamp: no division by zero
+        let burst = partials(10, 100, 0, 10_000_000); // same timestamp: no division by zero
         assert_eq!(next_difficulty(&POLICY, 100, &burst, 10_000_000), 400);
+        let small_burst = partials(4, 100, 0, 10_000_000); // proofs of one signage point arrive together
+        assert_eq!(next_difficulty(&POLICY, 100, &small_burst, 10_000_000), 100);
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
 pub mod plotnft_chain;
+pub mod plots;
 pub mod pool_process;
 pub mod server;
 

@@ -1,0 +1,223 @@
+//! Partials with real v2 proofs from a plot made in the test, sent to the real binary as the 2.7.5 farmer
+//! sends them: accepted, credited once, durable across kill -9, confirmed into points.
+
+mod common;
+mod support;
+
+use chia_bls::{aggregate, sign, DerivableKey, SecretKey};
+use chia_pool::chia::constants::ConsensusConstants;
+use chia_pool::chia::messages::*;
+use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState, PoolConfig};
+use chia_pool::chia::signatures::get_auth_message;
+use chia_protocol::{Bytes32, ProofOfSpace};
+use serde_json::Value;
+use support::plotnft_chain::add_plotnft;
+use support::plots::TestPlot;
+use support::pool_process::PoolProcess;
+use support::FakeChain;
+
+const TARGET: [u8; 32] = [0x4d; 32];
+
+fn post(url: &str, body: &str) -> Value {
+    let text = ureq::post(url)
+        .set("Content-Type", "application/json")
+        .set("User-Agent", "Chia Blockchain v.2.7.5")
+        .set("chia-farmer-version", "2.7.5")
+        .send_string(body)
+        .expect("POST")
+        .into_string()
+        .expect("body");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+fn get(url: &str) -> Value {
+    serde_json::from_str(
+        &ureq::get(url)
+            .call()
+            .expect("GET")
+            .into_string()
+            .expect("body"),
+    )
+    .expect("JSON")
+}
+
+/// A signage point of the current slot where the plot has a proof, found like a harvester would.
+struct Found {
+    sp_hash: Bytes32,
+    pos: ProofOfSpace,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_partials_are_credited_once_and_survive_a_kill() {
+    let chain = FakeChain::start().await;
+    {
+        let mut node = chain.node_state();
+        for (k, v) in common::vector("proofs.json")["meta"]["constants_overrides_of_mainnet"]
+            .as_object()
+            .unwrap()
+        {
+            node.constants[k] = v.clone();
+        }
+    }
+    let constants = ConsensusConstants::from_value(
+        serde_json::json!({"constants": chain.node_state().constants.clone()}),
+    )
+    .unwrap();
+    let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
+    let mut pool = tokio::task::block_in_place(|| {
+        PoolProcess::start(
+            &chain,
+            &pool_lines,
+            "[partials]\nconfirmation_delay_secs = 2\n",
+        )
+    });
+
+    // A farmer and its PlotNFT, registered through the API.
+    let auth_sk = SecretKey::from_seed(&[21; 32]);
+    let launcher = Bytes32::new([21; 32]);
+    let pool_cfg = PoolConfig {
+        pool_puzzle_hash: Bytes32::new(TARGET),
+        heightlock: 100,
+        pool_memoization: vec![0x80],
+    };
+    add_plotnft(
+        &mut chain.node_state(),
+        launcher,
+        auth_sk.public_key(),
+        &pool_cfg,
+        PlotNftState::Pooling,
+    );
+    let signing = auth_sk.derive_unhardened(12381);
+    let payload = PostFarmerPayload {
+        launcher_id: launcher,
+        authentication_token: 0,
+        authentication_public_key: auth_sk.public_key(),
+        payout_instructions: hex::encode([8u8; 32]),
+        suggested_difficulty: None,
+    };
+    let body = PostFarmerRequest {
+        signature: sign(&signing, payload.get_hash()),
+        payload,
+    }
+    .to_json_string();
+    let base = pool.base_url.clone();
+    let v = tokio::task::block_in_place(|| post(&format!("{base}/v2/farmer"), &body));
+    assert!(v.get("welcome_message").is_some(), "{v}");
+    let now = chia_pool::pool::unix_now();
+    let msg = get_auth_message(now, &launcher, &Bytes32::new(TARGET));
+    let auth = tokio::task::block_in_place(|| {
+        get(&format!(
+            "{base}/v2/auth?launcher_id=0x{}&timestamp={now}&signature=0x{}",
+            hex::encode(launcher),
+            hex::encode(sign(&signing, msg).to_bytes())
+        ))
+    });
+    let token = auth["authentication_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    // Slots C_{n-2}, C_{n-1}, C_n on the node; the plot's proofs at signage points of slot C_n.
+    let plot = tokio::task::block_in_place(|| TestPlot::create(reward_puzzle_hash(launcher), 0));
+    let (c0, c1, c2) = {
+        let mut node = chain.node_state();
+        let c0 = node.current_challenge;
+        let c1 = node.new_slot(None);
+        (c0, c1, node.new_slot(None))
+    };
+    let prev_tx = chain.node_state().peak().height;
+    let mut found: Vec<Found> = Vec::new();
+    for index in 1..64u8 {
+        let filter_challenge = if index >= 16 { c1 } else { c0 };
+        if !plot.passes_filter(&constants, prev_tx, index, &filter_challenge) {
+            continue;
+        }
+        for _ in 0..400 {
+            let sp_hash = chain.node_state().add_signage_point(index);
+            if let Some(pos) = plot.proofs(&c2, &sp_hash).into_iter().next() {
+                found.push(Found { sp_hash, pos });
+                break;
+            }
+        }
+        if found.len() >= 3 {
+            break;
+        }
+    }
+    assert!(!found.is_empty(), "the test plot found no proof");
+
+    let requests: Vec<String> = found
+        .iter()
+        .map(|f| {
+            let payload = PostPartialPayload {
+                launcher_id: launcher,
+                authentication_token: 0,
+                proof_of_space: f.pos.clone(),
+                sp_hash: f.sp_hash,
+                end_of_sub_slot: false,
+                harvester_id: Bytes32::new([0x11; 32]),
+            };
+            let m = payload.get_hash();
+            let aggregate_signature = aggregate([sign(&plot.plot_sk, m), sign(&auth_sk, m)]);
+            PostPartialRequest {
+                payload,
+                aggregate_signature,
+                authentication_token_v2: token.clone(),
+            }
+            .to_json_string()
+        })
+        .collect();
+    // A partial is worth the farmer's difficulty when it is accepted: 1 to start, then what the pool answers.
+    let mut difficulty = 1;
+    let mut expected_points = 0;
+    for body in &requests {
+        let v = tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), body));
+        expected_points += difficulty;
+        difficulty = v["new_difficulty"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("partial refused: {v}"));
+        let again = tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), body));
+        assert_eq!(again["error_code"], 16, "a duplicate counts once: {again}");
+    }
+    // A partial signed without the plot key is refused.
+    let mut forged: Value = serde_json::from_str(&requests[0]).unwrap();
+    let m = PostPartialRequest::from_json_str(&requests[0])
+        .unwrap()
+        .payload
+        .get_hash();
+    forged["aggregate_signature"] =
+        Value::String(format!("0x{}", hex::encode(sign(&auth_sk, m).to_bytes())));
+    let v =
+        tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), &forged.to_string()));
+    assert!(
+        matches!(v["error_code"].as_u64(), Some(7) | Some(16)),
+        "{v}"
+    );
+
+    // kill -9 right after the answers: every accepted partial was durable before its answer.
+    pool.kill();
+    tokio::task::block_in_place(|| pool.restart());
+    let base = pool.base_url.clone();
+    for body in &requests {
+        let v = tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), body));
+        assert_eq!(v["error_code"], 16, "still recorded after the kill: {v}");
+    }
+    let farmer_url = format!(
+        "{base}/v2/farmer?authentication_token=0&launcher_id=0x{}&authentication_token_v2={token}",
+        hex::encode(launcher)
+    );
+    let mut points = 0;
+    for _ in 0..100 {
+        points = tokio::task::block_in_place(|| get(&farmer_url))["current_points"]
+            .as_u64()
+            .unwrap_or(0);
+        if points == expected_points {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        points,
+        requests.len() as u64,
+        "each partial at difficulty 1 confirms into one point"
+    );
+}
