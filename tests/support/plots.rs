@@ -24,8 +24,11 @@ pub struct TestPlot {
     prover: Prover,
 }
 
-/// Plots already made in this test process, by (contract, index): making one takes seconds.
-static MADE: Mutex<Vec<(Bytes32, u16, PathBuf, [u8; 32])>> = Mutex::new(Vec::new());
+/// A plot file already made in this process: (pool contract, plot index, path).
+type MadePlot = (Bytes32, u16, PathBuf);
+
+/// Plots already made in this test process: making one takes a second or two.
+static MADE: Mutex<Vec<MadePlot>> = Mutex::new(Vec::new());
 
 fn template(
     plot_pk: PublicKey,
@@ -92,7 +95,7 @@ impl TestPlot {
                     true,
                 )
                 .expect("create v2 plot");
-                made.push((contract, plot_index, path.clone(), plot_id.to_bytes()));
+                made.push((contract, plot_index, path.clone()));
                 path
             }
         };
