@@ -68,9 +68,9 @@ impl TestPlot {
         let mut made = MADE.lock().expect("plot list");
         let path = match made
             .iter()
-            .find(|(c, i, _, _)| *c == contract && *i == plot_index)
+            .find(|(c, i, _)| *c == contract && *i == plot_index)
         {
-            Some((_, _, path, _)) => path.clone(),
+            Some((_, _, path)) => path.clone(),
             None => {
                 let dir =
                     std::env::temp_dir().join(format!("chia-pool-plots-{}", std::process::id()));
