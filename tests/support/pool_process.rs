@@ -29,7 +29,7 @@ impl PoolProcess {
         Self::start_full(chain, pool_lines, server_lines, "")
     }
 
-    fn start_full(
+    pub fn start_full(
         chain: &FakeChain,
         pool_lines: &str,
         server_lines: &str,
