@@ -342,3 +342,38 @@ async fn bad_requests_get_the_right_code() {
         });
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reward_address_defaults_to_the_wallet_and_cannot_change() {
+    let chain = FakeChain::start().await;
+    let wallet_ph =
+        chia_pool::chia::address::decode_puzzle_hash(&chain.wallet_state().address).unwrap();
+    let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, "", ""));
+    let info = tokio::task::block_in_place(|| get(&format!("{}/v2/pool_info", pool.base_url)));
+    assert_eq!(
+        info["target_puzzle_hash"],
+        format!("0x{}", hex::encode(wallet_ph))
+    );
+    pool.kill();
+    // Another reward address under the same database would strand every member: refused.
+    let text = std::fs::read_to_string(&pool.config).unwrap();
+    std::fs::write(
+        &pool.config,
+        text.replace(
+            "[pool]\n",
+            &format!("[pool]\nreward_address = \"{}\"\n", hex::encode(REWARD_PH)),
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+        .args(["serve", "--config"])
+        .arg(&pool.config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("differs from the one this database was created with"),
+        "{stderr}"
+    );
+}

@@ -202,6 +202,18 @@ impl ChainClient {
         .await
     }
 
+    /// The wallet's current receive address of its main XCH wallet (`new_address: false`: no new one is made).
+    pub async fn current_address(&self) -> Result<String, ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "get_next_address",
+            json!({"wallet_id": 1, "new_address": false}),
+            Retry::Safe,
+            |a| field(&a, "", "address"),
+        )
+        .await
+    }
+
     pub async fn logged_in_fingerprint(&self) -> Result<Option<u32>, ChainError> {
         self.call_required(
             Service::Wallet,

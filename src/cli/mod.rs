@@ -87,8 +87,7 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
     match config.reward_puzzle_hash() {
         Ok(Some(_)) => println!("identity ok: reward address {}", config.pool.reward_address),
         Ok(None) => {
-            ok = false;
-            println!("identity ERROR: [pool] reward_address is not set: set it to the pool wallet's address");
+            println!("identity note: [pool] reward_address is not set: the wallet's address is used (set it to be explicit)")
         }
         Err(e) => {
             ok = false;

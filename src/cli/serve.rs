@@ -65,11 +65,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(network = %network.network_name, "node ready");
     let target = match config.reward_puzzle_hash()? {
         Some(ph) => ph,
-        None => bail!(
-            "[pool] reward_address is not set in pool.toml: set it to the pool wallet's {}1… address (it is where \
-             every member's rewards go, so choose it once)",
-            network.network_prefix
-        ),
+        None => reward_from_wallet(&chain, &store, &network.network_prefix).await?,
     };
     guard_identity(&store, target, &config).await?;
 
@@ -124,6 +120,42 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// With no `[pool] reward_address`, a pool beside its own wallet pays to that wallet: the address the database
+/// was created with if there is one, else the wallet's current receive address, which is then kept.
+async fn reward_from_wallet(
+    chain: &ChainClient,
+    store: &Store,
+    prefix: &str,
+) -> anyhow::Result<Bytes32> {
+    if let Some(existing) = stored_target(store)? {
+        return Ok(existing);
+    }
+    let address = chain.current_address().await.map_err(|e| {
+        anyhow::anyhow!(
+            "[pool] reward_address is not set and the wallet could not give one ({e}); set reward_address to the pool \
+             wallet's {prefix}1… address"
+        )
+    })?;
+    let ph = crate::chia::address::decode_puzzle_hash(&address)
+        .map_err(|e| anyhow::anyhow!("the wallet's address {address} does not decode: {e}"))?;
+    tracing::warn!(
+        "[pool] reward_address is not set: using the wallet's address {address}. Members' PlotNFTs will commit to it; \
+         write it into pool.toml to make it explicit"
+    );
+    Ok(ph)
+}
+
+fn stored_target(store: &Store) -> anyhow::Result<Option<Bytes32>> {
+    let txn = store.read()?;
+    let table = txn.open_table(store::META)?;
+    let value = table.get(TARGET_KEY)?.map(|v| v.value().to_vec());
+    Ok(value
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .map(Bytes32::new))
+}
+
+const TARGET_KEY: &str = "pool_target_puzzle_hash";
+
 /// Retries until the node answers: a pool started before its node simply waits for it.
 async fn wait_for_node(
     chain: &ChainClient,
@@ -147,24 +179,18 @@ async fn wait_for_node(
 /// Members' PlotNFTs commit to the pool's target puzzle hash: refuse to start with a different one than the
 /// database was created with, which would strand every member.
 async fn guard_identity(store: &Store, target: Bytes32, config: &Config) -> anyhow::Result<()> {
-    const KEY: &str = "pool_target_puzzle_hash";
-    let txn = store.read()?;
-    let table = txn.open_table(store::META)?;
-    let existing = table.get(KEY)?.map(|v| v.value().to_vec());
-    drop(table);
-    drop(txn);
-    match existing {
-        Some(bytes) if bytes == target.to_bytes() => Ok(()),
-        Some(bytes) => bail!(
+    match stored_target(store)? {
+        Some(existing) if existing == target => Ok(()),
+        Some(existing) => bail!(
             "[pool] reward_address {} differs from the one this database was created with (puzzle hash 0x{}); \
              members' PlotNFTs point to the old one. Restore it, or use a new [store] path for a new pool",
             config.pool.reward_address,
-            hex::encode(bytes)
+            hex::encode(existing)
         ),
         None => {
             store
                 .write(move |txn| {
-                    txn.open_table(store::META)?.insert(KEY, target.to_bytes().as_slice())?;
+                    txn.open_table(store::META)?.insert(TARGET_KEY, target.to_bytes().as_slice())?;
                     Ok(())
                 })
                 .await?;

@@ -19,6 +19,8 @@ pub struct WalletState {
     pub spendable: u64,
     pub genesis_challenge: Bytes32,
     pub network_name: String,
+    /// What `get_next_address` answers (the logged-in key's receive address).
+    pub address: String,
     /// Transaction records by name, as the wallet would answer them.
     pub transactions: BTreeMap<Bytes32, Value>,
     /// Transactions broadcast (pushed), in order.
@@ -40,6 +42,7 @@ impl WalletState {
             spendable: 10_000_000_000_000,
             genesis_challenge,
             network_name: "mainnet".into(),
+            address: chia_pool::chia::address::encode_puzzle_hash(&Bytes32::new([0x77; 32]), "xch"),
             transactions: BTreeMap::new(),
             broadcast: Vec::new(),
             counter: 0,
@@ -173,6 +176,7 @@ impl WalletState {
                 "network_name": self.network_name, "network_prefix": "xch",
                 "genesis_challenge": hex::encode(self.genesis_challenge),
             })),
+            "get_next_address" => Ok(json!({"wallet_id": 1, "address": self.address})),
             "get_wallet_balance" => Ok(json!({"wallet_balance": {
                 "confirmed_wallet_balance": self.spendable, "unconfirmed_wallet_balance": self.spendable,
                 "spendable_balance": self.spendable, "pending_change": 0, "max_send_amount": self.spendable,
