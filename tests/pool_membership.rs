@@ -122,8 +122,18 @@ async fn leaving_members_stop_being_credited() {
                 Program::new(common::hex_bytes(&last["solution"]).into()),
             );
             node.add_coin_record(CoinRecord::new(plotnft, height, 0, false, 1_700_000_000));
-            node.add_block(true);
         }
+        // The pool acts on a spend once it is buried under `confirmation_depth` (6) blocks.
+        for _ in 0..5 {
+            chain.node_state().add_block(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(
+            tokio::task::block_in_place(|| membership(&pool, &launcher)),
+            Membership::Pooling,
+            "not acted on before it is deep enough"
+        );
+        chain.node_state().add_block(true);
         let expected = if case["state"] == "waiting_room" {
             Membership::Leaving
         } else {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chia_protocol::{Bytes32, Coin};
+use chia_protocol::{Bytes32, Coin, CoinRecord};
 
 use crate::chain::node::CoinQuery;
 use crate::chia::plotnft::PlotNft;
@@ -149,42 +149,45 @@ async fn still_on_chain(
 }
 
 /// Follows every member's PlotNFT from its last known coin through the spends since, updating membership:
-/// pooling to us, leaving (waiting room), or left.
+/// pooling to us, leaving (waiting room), or left. All current coins are looked up in one (chunked) query; a
+/// spend is acted on once it is `confirmation_depth` blocks deep. The height of the last complete run is kept
+/// in the database.
 pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
-    let farmers = {
+    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
+    let farmers: Vec<FarmerRecord> = {
         let txn = pool.store().read().map_err(|e| e.to_string())?;
         store::farmers::all(&txn).map_err(|e| e.to_string())?
     };
-    for farmer in farmers {
-        if farmer.membership == Membership::Left {
+    let followed: Vec<&FarmerRecord> = farmers
+        .iter()
+        .filter(|f| f.membership != Membership::Left && f.singleton.is_some())
+        .collect();
+    let ids: Vec<Bytes32> = followed
+        .iter()
+        .filter_map(|f| f.singleton.as_ref().map(|s| Bytes32::new(s.coin_id)))
+        .collect();
+    let records: HashMap<Bytes32, CoinRecord> = pool
+        .chain()
+        .coin_records_by_names(&ids, CoinQuery::all())
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|r| (r.coin.coin_id(), r))
+        .collect();
+    let depth = pool.config().payouts.confirmation_depth;
+    for farmer in followed {
+        let Some(current) = farmer.singleton.as_ref() else {
             continue;
-        }
-        match follow(pool, &farmer).await {
-            Ok(Some((membership, singleton))) => {
-                if membership != farmer.membership || Some(&singleton) != farmer.singleton.as_ref()
-                {
-                    if membership != farmer.membership {
-                        tracing::info!(
-                            launcher_id = %hex::encode(farmer.launcher_id),
-                            "membership {:?} -> {:?}",
-                            farmer.membership,
-                            membership
-                        );
-                    }
-                    let key = farmer.launcher_id;
-                    pool.store()
-                        .write(move |txn| {
-                            if let Some(mut f) = store::farmers::get_for_update(txn, &key)? {
-                                f.membership = membership;
-                                f.singleton = Some(singleton);
-                                store::farmers::put(txn, &f)?;
-                            }
-                            Ok(())
-                        })
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-            }
+        };
+        let update = match records.get(&Bytes32::new(current.coin_id)) {
+            // Gone from the chain (a reorg): look the PlotNFT up again by its puzzle hashes.
+            None => relocate(pool, farmer).await,
+            Some(r) if r.spent_block_index == 0 => Ok(None),
+            Some(r) if r.spent_block_index.saturating_add(depth) > peak.height => Ok(None),
+            Some(r) => follow(pool, farmer, r.clone(), peak.height, depth).await,
+        };
+        match update {
+            Ok(Some((membership, singleton))) => save(pool, farmer, membership, singleton).await?,
             Ok(None) => {}
             // One farmer's trouble (a node hiccup, an odd spend) must not stop the others.
             Err(e) => {
@@ -192,13 +195,51 @@ pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    let height = u64::from(peak.height);
+    pool.store()
+        .write(move |txn| store::set_meta_u64(txn, "singletons_tracked_height", height))
+        .await
+        .map_err(|e| e.to_string())
 }
 
-/// The farmer's membership and newest singleton coin, or None when nothing changed.
+async fn save(
+    pool: &Pool,
+    farmer: &FarmerRecord,
+    membership: Membership,
+    singleton: SingletonRecord,
+) -> Result<(), String> {
+    if membership == farmer.membership && Some(&singleton) == farmer.singleton.as_ref() {
+        return Ok(());
+    }
+    if membership != farmer.membership {
+        tracing::info!(
+            launcher_id = %hex::encode(farmer.launcher_id),
+            "membership {:?} -> {:?}",
+            farmer.membership,
+            membership
+        );
+    }
+    let key = farmer.launcher_id;
+    pool.store()
+        .write(move |txn| {
+            if let Some(mut f) = store::farmers::get_for_update(txn, &key)? {
+                f.membership = membership;
+                f.singleton = Some(singleton);
+                store::farmers::put(txn, &f)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Decodes the spends from `record` (the farmer's current coin, spent) onwards, as far as they are buried.
 async fn follow(
     pool: &Pool,
     farmer: &FarmerRecord,
+    mut record: CoinRecord,
+    peak_height: u32,
+    depth: u32,
 ) -> Result<Option<(Membership, SingletonRecord)>, String> {
     let Some(mut singleton) = farmer.singleton.clone() else {
         return Ok(None);
@@ -212,19 +253,12 @@ async fn follow(
     let mut membership = farmer.membership;
     let chain = pool.chain();
     for _ in 0..MAX_HOPS {
-        let Some(record) = chain
-            .coin_record_by_name(Bytes32::new(singleton.coin_id))
-            .await
-            .map_err(|e| e.to_string())?
-        else {
-            // The coin is gone (a reorg): look the PlotNFT up again by its puzzle hashes.
-            return relocate(pool, farmer).await;
-        };
-        if record.spent_block_index == 0 {
+        let spent_at = record.spent_block_index;
+        if spent_at == 0 || spent_at.saturating_add(depth) > peak_height {
             break;
         }
         let spend = chain
-            .puzzle_and_solution(Bytes32::new(singleton.coin_id), record.spent_block_index)
+            .puzzle_and_solution(record.coin.coin_id(), spent_at)
             .await
             .map_err(|e| e.to_string())?;
         let next = match PlotNft::from_parent_spend(
@@ -239,7 +273,6 @@ async fn follow(
                 return Ok(Some((Membership::Left, singleton)));
             }
         };
-        let created_height = record.spent_block_index;
         membership = match (next.state, next.pool_config()) {
             (PlotNftState::Pooling, Some(cfg)) if *cfg == ours => Membership::Pooling,
             (PlotNftState::Exiting, Some(cfg)) if *cfg == ours => Membership::Leaving,
@@ -249,12 +282,20 @@ async fn follow(
             coin_id: next.coin.coin_id().to_bytes(),
             parent_coin_id: next.coin.parent_coin_info.to_bytes(),
             puzzle_hash: next.coin.puzzle_hash.to_bytes(),
-            created_height,
+            created_height: spent_at,
             exit_height: (membership == Membership::Leaving)
-                .then(|| created_height.saturating_add(ours.heightlock)),
+                .then(|| spent_at.saturating_add(ours.heightlock)),
         };
         if membership == Membership::Left {
             break;
+        }
+        match chain
+            .coin_record_by_name(next.coin.coin_id())
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(child) => record = child,
+            None => break,
         }
     }
     Ok(Some((membership, singleton)))
