@@ -184,7 +184,7 @@ pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
             None => relocate(pool, farmer).await,
             Some(r) if r.spent_block_index == 0 => Ok(None),
             Some(r) if r.spent_block_index.saturating_add(depth) > peak.height => Ok(None),
-            Some(r) => follow(pool, farmer, r.clone(), peak.height, depth).await,
+            Some(r) => follow(pool, farmer, *r, peak.height, depth).await,
         };
         match update {
             Ok(Some((membership, singleton))) => save(pool, farmer, membership, singleton).await?,
