@@ -4,15 +4,15 @@
 mod common;
 mod support;
 
-use chia_bls::{aggregate, sign, DerivableKey, SecretKey};
+use chia_bls::{sign, DerivableKey, SecretKey};
 use chia_pool::chia::constants::ConsensusConstants;
 use chia_pool::chia::messages::*;
 use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState, PoolConfig};
 use chia_pool::chia::signatures::get_auth_message;
-use chia_protocol::{Bytes32, ProofOfSpace};
+use chia_protocol::Bytes32;
 use serde_json::Value;
 use support::plotnft_chain::add_plotnft;
-use support::plots::TestPlot;
+use support::plots::{find_proofs, signed_partial, TestPlot};
 use support::pool_process::PoolProcess;
 use support::FakeChain;
 
@@ -39,12 +39,6 @@ fn get(url: &str) -> Value {
             .expect("body"),
     )
     .expect("JSON")
-}
-
-/// A signage point of the current slot where the plot has a proof, found like a harvester would.
-struct Found {
-    sp_hash: Bytes32,
-    pos: ProofOfSpace,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,53 +111,13 @@ async fn v2_partials_are_credited_once_and_survive_a_kill() {
         .expect("token")
         .to_string();
 
-    // Slots C_{n-2}, C_{n-1}, C_n on the node; the plot's proofs at signage points of slot C_n.
     let plot = tokio::task::block_in_place(|| TestPlot::create(reward_puzzle_hash(launcher), 0));
-    let (c0, c1, c2) = {
-        let mut node = chain.node_state();
-        let c0 = node.current_challenge;
-        let c1 = node.new_slot(None);
-        (c0, c1, node.new_slot(None))
-    };
-    let prev_tx = chain.node_state().peak().height;
-    let mut found: Vec<Found> = Vec::new();
-    for index in 1..64u8 {
-        let filter_challenge = if index >= 16 { c1 } else { c0 };
-        if !plot.passes_filter(&constants, prev_tx, index, &filter_challenge) {
-            continue;
-        }
-        for _ in 0..400 {
-            let sp_hash = chain.node_state().add_signage_point(index);
-            if let Some(pos) = plot.proofs(&c2, &sp_hash).into_iter().next() {
-                found.push(Found { sp_hash, pos });
-                break;
-            }
-        }
-        if found.len() >= 3 {
-            break;
-        }
-    }
+    let found = find_proofs(&chain, &plot, &constants, 3);
     assert!(!found.is_empty(), "the test plot found no proof");
-
     let requests: Vec<String> = found
-        .iter()
-        .map(|f| {
-            let payload = PostPartialPayload {
-                launcher_id: launcher,
-                authentication_token: 0,
-                proof_of_space: f.pos.clone(),
-                sp_hash: f.sp_hash,
-                end_of_sub_slot: false,
-                harvester_id: Bytes32::new([0x11; 32]),
-            };
-            let m = payload.get_hash();
-            let aggregate_signature = aggregate([sign(&plot.plot_sk, m), sign(&auth_sk, m)]);
-            PostPartialRequest {
-                payload,
-                aggregate_signature,
-                authentication_token_v2: token.clone(),
-            }
-            .to_json_string()
+        .into_iter()
+        .map(|(sp_hash, pos)| {
+            signed_partial(launcher, sp_hash, pos, &plot.plot_sk, &auth_sk, &token).to_json_string()
         })
         .collect();
     // A partial is worth the farmer's difficulty when it is accepted: 1 to start, then what the pool answers.

@@ -172,3 +172,67 @@ impl TestPlot {
             .collect()
     }
 }
+
+/// Opens two slots on the fake node and finds up to `n` of the plot's proofs at signage points of the newest
+/// slot, the way a harvester finds them: (sp_hash, proof).
+pub fn find_proofs(
+    chain: &super::FakeChain,
+    plot: &TestPlot,
+    constants: &ConsensusConstants,
+    n: usize,
+) -> Vec<(Bytes32, ProofOfSpace)> {
+    let (c0, c1, c2) = {
+        let mut node = chain.node_state();
+        let c0 = node.current_challenge;
+        let c1 = node.new_slot(None);
+        (c0, c1, node.new_slot(None))
+    };
+    let prev_tx = chain.node_state().peak().height;
+    let mut found = Vec::new();
+    for index in 1..64u8 {
+        // The v2 filter challenge is one slot back from index 16 on, two slots back before it.
+        let filter_challenge = if index >= 16 { c1 } else { c0 };
+        if !plot.passes_filter(constants, prev_tx, index, &filter_challenge) {
+            continue;
+        }
+        for _ in 0..400 {
+            let sp_hash = chain.node_state().add_signage_point(index);
+            if let Some(pos) = plot.proofs(&c2, &sp_hash).into_iter().next() {
+                found.push((sp_hash, pos));
+                break;
+            }
+        }
+        if found.len() >= n {
+            break;
+        }
+    }
+    found
+}
+
+/// A partial as the farmer signs it: the plot key and the PlotNFT's authentication key over the payload hash.
+pub fn signed_partial(
+    launcher_id: Bytes32,
+    sp_hash: Bytes32,
+    pos: ProofOfSpace,
+    plot_sk: &SecretKey,
+    auth_sk: &SecretKey,
+    token: &str,
+) -> chia_pool::chia::messages::PostPartialRequest {
+    use chia_pool::chia::messages::{Message, PostPartialPayload, PostPartialRequest};
+    let payload = PostPartialPayload {
+        launcher_id,
+        authentication_token: 0,
+        proof_of_space: pos,
+        sp_hash,
+        end_of_sub_slot: false,
+        harvester_id: Bytes32::new([0x11; 32]),
+    };
+    let m = payload.get_hash();
+    let aggregate_signature =
+        chia_bls::aggregate([chia_bls::sign(plot_sk, m), chia_bls::sign(auth_sk, m)]);
+    PostPartialRequest {
+        payload,
+        aggregate_signature,
+        authentication_token_v2: token.to_string(),
+    }
+}
