@@ -11,14 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chia_bls::{aggregate, sign, DerivableKey, SecretKey};
+use chia_bls::SecretKey;
 use chia_pool::chia::constants::ConsensusConstants;
 use chia_pool::chia::messages::*;
-use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState, PoolConfig};
-use chia_pool::chia::signatures::get_auth_message;
+use chia_pool::chia::puzzles::reward_puzzle_hash;
 use chia_protocol::Bytes32;
-use support::plotnft_chain::add_plotnft;
-use support::plots::TestPlot;
+use support::plots::{signed_partial, TestPlot};
 use support::pool_process::PoolProcess;
 use support::FakeChain;
 
@@ -102,56 +100,18 @@ fn main() {
     let base = pool.base_url.replace("127.0.0.1", "localhost");
     println!("pool at {base}; preparing {farmers_n} farmers with one k=18 plot each");
 
-    let pool_cfg = PoolConfig {
-        pool_puzzle_hash: Bytes32::new(TARGET),
-        heightlock: 100,
-        pool_memoization: vec![0x80],
-    };
     let mut farmers = Vec::new();
     for i in 0..farmers_n {
         let auth_sk = SecretKey::from_seed(&[i as u8 + 100; 32]);
         let launcher = Bytes32::new([i as u8 + 100; 32]);
-        add_plotnft(
-            &mut chain.node_state(),
+        let token = support::farmer::join_pool(
+            &chain,
+            &agent(&der),
+            &base,
             launcher,
-            auth_sk.public_key(),
-            &pool_cfg,
-            PlotNftState::Pooling,
+            &auth_sk,
+            Bytes32::new(TARGET),
         );
-        let signing = auth_sk.derive_unhardened(12381);
-        let payload = PostFarmerPayload {
-            launcher_id: launcher,
-            authentication_token: 0,
-            authentication_public_key: auth_sk.public_key(),
-            payout_instructions: hex::encode([7u8; 32]),
-            suggested_difficulty: None,
-        };
-        let body = PostFarmerRequest {
-            signature: sign(&signing, payload.get_hash()),
-            payload,
-        }
-        .to_json_string();
-        let a = agent(&der);
-        a.post(&format!("{base}/v2/farmer"))
-            .send_string(&body)
-            .expect("register");
-        let now = chia_pool::pool::unix_now();
-        let msg = get_auth_message(now, &launcher, &Bytes32::new(TARGET));
-        let text = a
-            .get(&format!(
-                "{base}/v2/auth?launcher_id=0x{}&timestamp={now}&signature=0x{}",
-                hex::encode(launcher),
-                hex::encode(sign(&signing, msg).to_bytes())
-            ))
-            .call()
-            .expect("auth")
-            .into_string()
-            .expect("body");
-        let auth: serde_json::Value = serde_json::from_str(&text).expect("json");
-        let token = auth["authentication_token"]
-            .as_str()
-            .expect("token")
-            .to_string();
         let plot = TestPlot::create(reward_puzzle_hash(launcher), i as u16);
         farmers.push(Farmer {
             launcher,
@@ -175,25 +135,15 @@ fn main() {
             for f in &farmers {
                 debug_assert!(f.plot.passes_filter(&constants, prev_tx, index, &challenge));
                 for pos in f.plot.proofs(&challenge, &sp_hash) {
-                    let payload = PostPartialPayload {
-                        launcher_id: f.launcher,
-                        authentication_token: 0,
-                        proof_of_space: pos,
+                    let request = signed_partial(
+                        f.launcher,
                         sp_hash,
-                        end_of_sub_slot: false,
-                        harvester_id: Bytes32::new([9; 32]),
-                    };
-                    let m = payload.get_hash();
-                    let aggregate_signature =
-                        aggregate([sign(&f.plot.plot_sk, m), sign(&f.auth_sk, m)]);
-                    requests.push(
-                        PostPartialRequest {
-                            payload,
-                            aggregate_signature,
-                            authentication_token_v2: f.token.clone(),
-                        }
-                        .to_json_string(),
+                        pos,
+                        &f.plot.plot_sk,
+                        &f.auth_sk,
+                        &f.token,
                     );
+                    requests.push(request.to_json_string());
                     if requests.len() >= partials_n {
                         break 'outer;
                     }

@@ -11,9 +11,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use chia_bls::SecretKey;
-use chia_pool::chia::constants::ConsensusConstants;
 use chia_pool::chia::messages::Message;
-use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState, PoolConfig};
+use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState};
 use chia_protocol::Bytes32;
 use serde_json::{json, Value};
 use support::plotnft_chain::add_plotnft;
@@ -52,28 +51,13 @@ fn chia_python() -> PathBuf {
 async fn the_2_7_5_farmer_code_joins_and_farms() {
     let python = tokio::task::block_in_place(chia_python);
     let chain = FakeChain::start().await;
-    {
-        let mut node = chain.node_state();
-        for (k, v) in common::vector("proofs.json")["meta"]["constants_overrides_of_mainnet"]
-            .as_object()
-            .unwrap()
-        {
-            node.constants[k] = v.clone();
-        }
-    }
-    let constants =
-        ConsensusConstants::from_value(json!({"constants": chain.node_state().constants.clone()}))
-            .unwrap();
+    let constants = support::farmer::use_small_plot_constants(&chain);
     let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
     let pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
 
     let auth_sk = SecretKey::from_seed(&[33; 32]);
     let launcher = Bytes32::new([33; 32]);
-    let cfg = PoolConfig {
-        pool_puzzle_hash: Bytes32::new(TARGET),
-        heightlock: 100,
-        pool_memoization: vec![0x80],
-    };
+    let cfg = support::farmer::pool_config(Bytes32::new(TARGET));
     add_plotnft(
         &mut chain.node_state(),
         launcher,

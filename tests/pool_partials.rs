@@ -4,14 +4,11 @@
 mod common;
 mod support;
 
-use chia_bls::{sign, DerivableKey, SecretKey};
-use chia_pool::chia::constants::ConsensusConstants;
+use chia_bls::{sign, SecretKey};
 use chia_pool::chia::messages::*;
-use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState, PoolConfig};
-use chia_pool::chia::signatures::get_auth_message;
+use chia_pool::chia::puzzles::reward_puzzle_hash;
 use chia_protocol::Bytes32;
 use serde_json::Value;
-use support::plotnft_chain::add_plotnft;
 use support::plots::{find_proofs, signed_partial, TestPlot};
 use support::pool_process::PoolProcess;
 use support::FakeChain;
@@ -44,19 +41,7 @@ fn get(url: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v2_partials_are_credited_once_and_survive_a_kill() {
     let chain = FakeChain::start().await;
-    {
-        let mut node = chain.node_state();
-        for (k, v) in common::vector("proofs.json")["meta"]["constants_overrides_of_mainnet"]
-            .as_object()
-            .unwrap()
-        {
-            node.constants[k] = v.clone();
-        }
-    }
-    let constants = ConsensusConstants::from_value(
-        serde_json::json!({"constants": chain.node_state().constants.clone()}),
-    )
-    .unwrap();
+    let constants = support::farmer::use_small_plot_constants(&chain);
     let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
     let mut pool = tokio::task::block_in_place(|| {
         PoolProcess::start(
@@ -65,51 +50,19 @@ async fn v2_partials_are_credited_once_and_survive_a_kill() {
             "[partials]\nconfirmation_delay_secs = 2\n",
         )
     });
-
-    // A farmer and its PlotNFT, registered through the API.
+    let base = pool.base_url.clone();
     let auth_sk = SecretKey::from_seed(&[21; 32]);
     let launcher = Bytes32::new([21; 32]);
-    let pool_cfg = PoolConfig {
-        pool_puzzle_hash: Bytes32::new(TARGET),
-        heightlock: 100,
-        pool_memoization: vec![0x80],
-    };
-    add_plotnft(
-        &mut chain.node_state(),
-        launcher,
-        auth_sk.public_key(),
-        &pool_cfg,
-        PlotNftState::Pooling,
-    );
-    let signing = auth_sk.derive_unhardened(12381);
-    let payload = PostFarmerPayload {
-        launcher_id: launcher,
-        authentication_token: 0,
-        authentication_public_key: auth_sk.public_key(),
-        payout_instructions: hex::encode([8u8; 32]),
-        suggested_difficulty: None,
-    };
-    let body = PostFarmerRequest {
-        signature: sign(&signing, payload.get_hash()),
-        payload,
-    }
-    .to_json_string();
-    let base = pool.base_url.clone();
-    let v = tokio::task::block_in_place(|| post(&format!("{base}/v2/farmer"), &body));
-    assert!(v.get("welcome_message").is_some(), "{v}");
-    let now = chia_pool::pool::unix_now();
-    let msg = get_auth_message(now, &launcher, &Bytes32::new(TARGET));
-    let auth = tokio::task::block_in_place(|| {
-        get(&format!(
-            "{base}/v2/auth?launcher_id=0x{}&timestamp={now}&signature=0x{}",
-            hex::encode(launcher),
-            hex::encode(sign(&signing, msg).to_bytes())
-        ))
+    let token = tokio::task::block_in_place(|| {
+        support::farmer::join_pool(
+            &chain,
+            &ureq::agent(),
+            &base,
+            launcher,
+            &auth_sk,
+            Bytes32::new(TARGET),
+        )
     });
-    let token = auth["authentication_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
 
     let plot = tokio::task::block_in_place(|| TestPlot::create(reward_puzzle_hash(launcher), 0));
     let found = find_proofs(&chain, &plot, &constants, 3);

@@ -32,6 +32,7 @@
 pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
+pub mod farmer;
 pub mod plotnft_chain;
 pub mod plots;
 pub mod pool_process;
