@@ -69,6 +69,9 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// Seconds a client may take to send its request headers (and TLS handshake).
     pub header_timeout_secs: u64,
+    /// New connections per second one address may open (bursts of ten times that pass). A farmer opens one
+    /// per partial; many farmers behind one address need a higher value.
+    pub connections_per_ip_per_sec: u32,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             max_connections: 4096,
             max_body_bytes: 64 * 1024,
             header_timeout_secs: 10,
+            connections_per_ip_per_sec: 50,
         }
     }
 }

@@ -377,3 +377,23 @@ async fn reward_address_defaults_to_the_wallet_and_cannot_change() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_flood_from_one_address_is_cut() {
+    let chain = FakeChain::start().await;
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start_with_server(
+            &chain,
+            &format!("reward_address = \"{}\"", hex::encode(REWARD_PH)),
+            "connections_per_ip_per_sec = 1",
+        )
+    });
+    let url = format!("{}/v2/pool_info", pool.base_url);
+    // A burst of ten passes; the rest of 40 new connections in a moment are closed unanswered.
+    let answered = tokio::task::block_in_place(|| {
+        (0..40)
+            .filter(|_| ureq::AgentBuilder::new().build().get(&url).call().is_ok())
+            .count()
+    });
+    assert!((10..=12).contains(&answered), "{answered} of 40 answered");
+}

@@ -105,6 +105,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .zip(config.server.tls_key.clone()),
         max_connections: config.server.max_connections,
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+        connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
     };
     let listener = server::bind(&options).await?;
     let scheme = if options.tls.is_some() {

@@ -55,6 +55,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Deadline for the TLS handshake and for each request's headers.
     pub header_timeout: Duration,
+    /// New connections per second one IP address may open, sustained (bursts of ten times that pass).
+    pub connections_per_ip_per_sec: u32,
 }
 
 /// A bound listener, ready to serve; `local_addr` is the real address (the configured port may be 0).
@@ -108,6 +110,7 @@ pub async fn serve<F>(
         .header_read_timeout(header_timeout)
         .keep_alive(true);
     let builder = Arc::new(builder);
+    let mut limiter = RateLimiter::new(options.connections_per_ip_per_sec);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -130,6 +133,11 @@ pub async fn serve<F>(
                 continue;
             }
         };
+        if !limiter.allow(peer.ip(), std::time::Instant::now()) {
+            // Refused before any TLS work: a flood from one address costs next to nothing.
+            tracing::debug!(%peer, "connection refused: too many from this address");
+            continue;
+        }
         let _ = tcp.set_nodelay(true);
         let service = TowerToHyperService::new(service.clone());
         let builder = Arc::clone(&builder);
@@ -178,6 +186,44 @@ pub async fn serve<F>(
     }
 }
 
+/// A token bucket per client address for new connections (the 2.7.5 farmer opens one per partial, so this
+/// bounds request rates too).
+struct RateLimiter {
+    per_sec: f64,
+    burst: f64,
+    buckets: std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>,
+}
+
+impl RateLimiter {
+    fn new(per_sec: u32) -> Self {
+        let per_sec = f64::from(per_sec.max(1));
+        Self {
+            per_sec,
+            burst: per_sec * 10.0,
+            buckets: std::collections::HashMap::new(),
+        }
+    }
+
+    fn allow(&mut self, ip: std::net::IpAddr, now: std::time::Instant) -> bool {
+        if self.buckets.len() > 100_000 {
+            // Forget addresses whose buckets have refilled: they would start full anyway.
+            let (per_sec, burst) = (self.per_sec, self.burst);
+            self.buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_sec < burst
+            });
+        }
+        let (tokens, at) = self.buckets.entry(ip).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
     let file_err = |what, path: &Path, reason: String| ServeError::TlsFile {
         what,
@@ -209,4 +255,31 @@ fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, Se
     config.ticketer =
         rustls::crypto::ring::Ticketer::new().map_err(|e| ServeError::TlsConfig(e.to_string()))?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimiter;
+    use std::net::IpAddr;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn rate_limiter_allows_bursts_and_refills() {
+        let mut limiter = RateLimiter::new(10);
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let other: IpAddr = [10, 0, 0, 2].into();
+        let t0 = Instant::now();
+        assert_eq!(
+            (0..150).filter(|_| limiter.allow(ip, t0)).count(),
+            100,
+            "a burst of ten seconds' worth"
+        );
+        assert!(limiter.allow(other, t0), "addresses have their own buckets");
+        assert!(!limiter.allow(ip, t0));
+        assert!(
+            limiter.allow(ip, t0 + Duration::from_millis(100)),
+            "one more after a tenth of a second"
+        );
+        assert!(!limiter.allow(ip, t0 + Duration::from_millis(100)));
+    }
 }
