@@ -90,6 +90,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         SignatureVerifier::start(threads).context("starting signature verification threads")?;
     let pool = Pool::new(settings, constants, store, chain, &token_key, verifier);
     jobs::spawn(&pool);
+    crate::rewards::spawn(&pool);
 
     let routes = {
         use warp::Filter;

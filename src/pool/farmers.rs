@@ -258,7 +258,7 @@ impl Pool {
     }
 }
 
-pub(crate) fn public_key(farmer: &FarmerRecord) -> Result<PublicKey, PoolError> {
+pub fn public_key(farmer: &FarmerRecord) -> Result<PublicKey, PoolError> {
     PublicKey::from_bytes(&farmer.authentication_public_key)
         .map_err(|e| PoolError::internal("a stored authentication key does not decode", e))
 }

@@ -100,7 +100,7 @@ impl Pool {
     }
 
     /// The puzzles of a member's PlotNFT as it pools to us.
-    pub(crate) fn member_puzzles(
+    pub fn member_puzzles(
         &self,
         launcher_id: Bytes32,
         key: &PublicKey,

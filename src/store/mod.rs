@@ -9,6 +9,7 @@
 pub mod farmers;
 pub mod partials;
 pub mod records;
+pub mod rewards;
 
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
@@ -250,6 +251,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
     // Create every table up front so that readers never meet a missing table.
     farmers::create_tables(&txn)?;
     partials::create_tables(&txn)?;
+    rewards::create_tables(&txn)?;
     txn.commit()?;
     Ok(())
 }

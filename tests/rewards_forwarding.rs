@@ -1,0 +1,176 @@
+//! Reward forwarding end to end: the real binary finds a pool reward at a member's RewardPuzzle hash on the
+//! fake node and pushes exactly the forward bundle chia's simulator accepted (`reward_forwarding.json`), for a
+//! pooling member and for a leaving one; a refused bundle is retried; the reward is marked forwarded once its
+//! coin is spent on chain; dust and non-coinbase coins are ignored.
+
+mod common;
+mod support;
+
+use chia_pool::chia::puzzles::reward_puzzle_hash;
+use chia_pool::store::rewards::ForwardState;
+use chia_pool::store::{self, FarmerRecord, Membership, SingletonRecord, Store};
+use chia_protocol::{Coin, CoinRecord, Program};
+use serde_json::Value;
+use support::pool_process::PoolProcess;
+use support::FakeChain;
+
+fn coin(v: &Value) -> Coin {
+    Coin::new(
+        common::bytes32(&v["parent_coin_info"]),
+        common::bytes32(&v["puzzle_hash"]),
+        v["amount"].as_u64().unwrap(),
+    )
+}
+
+fn seed(pool: &mut PoolProcess, case: &Value, plotnft: &Coin, created: u32) {
+    pool.kill();
+    let inputs = &case["inputs"];
+    let launcher = common::bytes32(&inputs["launcher_id"]);
+    let s = Store::open(&pool.store_path()).unwrap();
+    let record = FarmerRecord {
+        launcher_id: launcher.to_bytes(),
+        authentication_public_key: common::hex_bytes(&inputs["synthetic_pubkey"])
+            .try_into()
+            .unwrap(),
+        payout_instructions: hex::encode([1u8; 32]),
+        payout_puzzle_hash: [1u8; 32],
+        difficulty: 1,
+        reward_puzzle_hash: reward_puzzle_hash(launcher).to_bytes(),
+        membership: if case["state"] == "waiting_room" {
+            Membership::Leaving
+        } else {
+            Membership::Pooling
+        },
+        singleton: Some(SingletonRecord {
+            coin_id: plotnft.coin_id().to_bytes(),
+            parent_coin_id: plotnft.parent_coin_info.to_bytes(),
+            puzzle_hash: plotnft.puzzle_hash.to_bytes(),
+            created_height: created,
+            exit_height: None,
+        }),
+        joined_at: 0,
+        recent_partials: Vec::new(),
+        points: 0,
+        lifetime_points: 0,
+    };
+    s.write_blocking(move |txn| store::farmers::put(txn, &record))
+        .unwrap();
+    s.close();
+    pool.restart();
+}
+
+/// Waits until `check` holds on the fake node's state (bounded).
+async fn eventually(chain: &FakeChain, what: &str, check: impl Fn(&support::NodeState) -> bool) {
+    for _ in 0..120 {
+        if check(&chain.node_state()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewards_are_forwarded_with_the_exact_bundle() {
+    let file = common::vector("reward_forwarding.json");
+    for case in file["cases"].as_array().unwrap() {
+        let inputs = &case["inputs"];
+        let chain = FakeChain::start().await;
+        chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
+            "0x{}",
+            inputs["genesis_challenge"].as_str().unwrap()
+        ));
+        let pool_lines = format!(
+            "reward_address = \"{}\"\nrelative_lock_height = {}\npool_memoization = \"{}\"",
+            inputs["pool_puzzle_hash"].as_str().unwrap(),
+            inputs["heightlock"],
+            inputs["pool_memoization"].as_str().unwrap()
+        );
+        let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
+
+        // The chain as the simulator left it: the PlotNFT's last spend, its coin, and the reward coin.
+        let launch = case["launch_spends"].as_array().unwrap();
+        let last = &launch[case["singleton_last_spend_index"].as_u64().unwrap() as usize];
+        let parent = coin(&last["coin"]);
+        let plotnft = coin(&case["singleton_coin"]);
+        let reward = coin(&case["reward_coin"]);
+        let reward_ph = reward.puzzle_hash;
+        {
+            let mut node = chain.node_state();
+            let h = node.add_block(true);
+            node.add_coin_record(CoinRecord::new(parent, h, 0, false, 1_700_000_000));
+            node.spend_coin(
+                parent.coin_id(),
+                h,
+                Program::new(common::hex_bytes(&last["puzzle_reveal"]).into()),
+                Program::new(common::hex_bytes(&last["solution"]).into()),
+            );
+            node.add_coin_record(CoinRecord::new(plotnft, h, 0, false, 1_700_000_000));
+            // The reward (coinbase), a non-coinbase coin and even dust at the same puzzle hash.
+            node.add_coin_record(CoinRecord::new(reward, h, 0, true, 1_700_000_000));
+            node.add_coin(reward_ph, 1_000, h);
+            // Refuse the first push, as a full mempool would.
+            node.push_tx_error = Some("INVALID_FEE_LOW_FEE".into());
+        }
+        let created = chain.node_state().peak().height;
+        tokio::task::block_in_place(|| seed(&mut pool, case, &plotnft, created));
+        for _ in 0..6 {
+            chain.node_state().add_block(true);
+        }
+        // The pool tries, the node refuses; then the node accepts the rebuilt bundle.
+        for _ in 0..120 {
+            if chain.node.request_count("push_tx") > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(
+            chain.node.request_count("push_tx") > 0,
+            "the pool never pushed a forward"
+        );
+        assert!(chain.node_state().mempool.is_empty());
+        chain.node_state().push_tx_error = None;
+        chain.node_state().add_block(true);
+        eventually(&chain, "the forward bundle", |n| !n.mempool.is_empty()).await;
+        let (name, spends) = {
+            let node = chain.node_state();
+            assert_eq!(
+                node.mempool.len(),
+                1,
+                "one forward, dust and non-coinbase coins ignored"
+            );
+            (node.mempool[0].name(), node.mempool[0].coin_spends.len())
+        };
+        assert_eq!(
+            hex::encode(name),
+            case["spend_bundle_name"].as_str().unwrap(),
+            "case {}",
+            case["state"]
+        );
+        assert_eq!(spends, 2);
+
+        // The reward coin spent on chain: recorded as forwarded.
+        {
+            let mut node = chain.node_state();
+            let h = node.add_block(true);
+            node.spend_coin(reward.coin_id(), h, Program::default(), Program::default());
+            node.add_block(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        pool.kill();
+        let s = Store::open(&pool.store_path()).unwrap();
+        let rewards = store::rewards::all(&s.read().unwrap()).unwrap();
+        s.close();
+        assert_eq!(rewards.len(), 1, "only the coinbase pool reward is tracked");
+        assert!(
+            matches!(rewards[0].state, ForwardState::Forwarded { .. }),
+            "{:?}",
+            rewards[0]
+        );
+        assert!(
+            rewards[0].failed_attempts >= 1,
+            "the refused push was counted"
+        );
+        assert_eq!(rewards[0].coin_id, reward.coin_id().to_bytes());
+    }
+}
