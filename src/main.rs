@@ -34,6 +34,11 @@ enum Command {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
     },
+    /// Show members' points, reward coins and their forwarding, and a dry run of the next payout.
+    Rewards {
+        #[arg(long, default_value = "pool.toml")]
+        config: PathBuf,
+    },
     /// Test the configuration, the store, the node and the wallet, and say how to fix what is wrong.
     Check {
         #[arg(long, default_value = "pool.toml")]
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         } => chia_pool::cli::init(&dir, force, new_key),
         Command::Serve { config } => chia_pool::cli::serve(&config),
         Command::Check { config } => chia_pool::cli::check(&config),
+        Command::Rewards { config } => chia_pool::cli::rewards(&config),
     };
     match result {
         Ok(code) => code,

@@ -172,5 +172,27 @@ async fn rewards_are_forwarded_with_the_exact_bundle() {
             "the refused push was counted"
         );
         assert_eq!(rewards[0].coin_id, reward.coin_id().to_bytes());
+        // The operator's view shows it.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+            .args(["rewards", "--config"])
+            .arg(&pool.config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("0x{}", hex::encode(reward.coin_id()))),
+            "{text}"
+        );
+        assert!(text.contains("forwarded at height"), "{text}");
+        assert!(text.contains("forwarded so far: 1.750000 XCH"), "{text}");
+        assert!(
+            text.contains("dry run: nothing to share yet"),
+            "no points were earned: {text}"
+        );
     }
 }

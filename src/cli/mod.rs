@@ -1,5 +1,6 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
+mod rewards;
 mod serve;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use crate::config::Config;
 use crate::pool::tokens;
 use crate::store::{self, Store};
 
+pub use rewards::rewards;
 pub use serve::serve;
 
 /// The commented configuration `init` writes (every key with its default).
