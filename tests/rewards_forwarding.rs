@@ -51,6 +51,7 @@ fn seed(pool: &mut PoolProcess, case: &Value, plotnft: &Coin, created: u32) {
         joined_at: 0,
         recent_partials: Vec::new(),
         points: 0,
+        carried: 0,
         lifetime_points: 0,
     };
     s.write_blocking(move |txn| store::farmers::put(txn, &record))

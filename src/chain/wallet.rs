@@ -308,6 +308,32 @@ impl ChainClient {
         .await
     }
 
+    /// Has the wallet sign a transaction without sending it: its name and the TransactionRecord JSON exactly as
+    /// the wallet returned it, so that the very same transaction can be recorded first and pushed later (again,
+    /// if need be) with `push_transactions`.
+    pub async fn sign_transaction(
+        &self,
+        request: &TransactionRequest,
+    ) -> Result<(Bytes32, Value), ChainError> {
+        self.call_required(
+            Service::Wallet,
+            "create_signed_transaction",
+            request.body(false),
+            Retry::Safe,
+            |a| {
+                let tx = a
+                    .get("signed_txs")
+                    .and_then(Value::as_array)
+                    .and_then(|txs| txs.first())
+                    .cloned()
+                    .ok_or_else(|| FieldError::new("signed_txs", "missing or empty"))?;
+                let info = TransactionInfo::from_json(&tx, "signed_txs[0]")?;
+                Ok((info.name, tx))
+            },
+        )
+        .await
+    }
+
     /// Equivalent of `create_signed_transaction` with push, answering the main transaction.
     pub async fn send_transaction_multi(
         &self,

@@ -129,6 +129,7 @@ impl Pool {
             recent_partials: Vec::new(),
             // A farmer coming back keeps the points it earned and has not been paid yet.
             points: existing.as_ref().map_or(0, |f| f.points),
+            carried: existing.as_ref().map_or(0, |f| f.carried),
             lifetime_points: existing.as_ref().map_or(0, |f| f.lifetime_points),
         };
         self.store()

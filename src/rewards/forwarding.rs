@@ -90,6 +90,7 @@ async fn discover(pool: &Pool) -> Result<usize, String> {
                 confirmed_height: r.confirmed_block_index,
                 state: ForwardState::Found,
                 failed_attempts: 0,
+                payout_id: None,
             })
         })
         .collect();

@@ -2,12 +2,22 @@
 //! points exactly once.
 pub mod forwarding;
 pub mod payout;
+pub mod payouts;
 
 use std::time::Duration;
 
 use crate::pool::Pool;
 
-/// Starts the reward jobs on the current tokio runtime: forwarding runs at each new peak.
+/// Fault injection for the crash tests: with `CHIA_POOL_CRASH_AT=<step>` the process aborts right after that
+/// step of the money path, as a power cut would.
+pub(crate) fn crash_point(step: &str) {
+    if std::env::var("CHIA_POOL_CRASH_AT").is_ok_and(|s| s == step) {
+        eprintln!("crash injected after {step}");
+        std::process::abort();
+    }
+}
+
+/// Starts the reward jobs on the current tokio runtime: forwarding and payouts run at each new peak.
 pub fn spawn(pool: &Pool) {
     let p = pool.clone();
     tokio::spawn(async move {
@@ -19,6 +29,11 @@ pub fn spawn(pool: &Pool) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!("reward forwarding paused: {e}"),
+            }
+            match payouts::run(&p).await {
+                Ok(run) if run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("payouts paused: {e}"),
             }
             let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
             tokio::time::sleep(Duration::from_millis(500)).await;

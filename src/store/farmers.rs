@@ -55,3 +55,14 @@ pub fn count(txn: &ReadTransaction) -> Result<u64, StoreError> {
     let table = txn.open_table(FARMERS)?;
     Ok(table.len()?)
 }
+
+/// Every farmer, read inside a write transaction (sees the batch's earlier writes).
+pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<FarmerRecord>, StoreError> {
+    let table = txn.open_table(FARMERS)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (_, v) = row?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}

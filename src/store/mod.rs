@@ -8,6 +8,7 @@
 
 pub mod farmers;
 pub mod partials;
+pub mod payouts;
 pub mod records;
 pub mod rewards;
 
@@ -252,6 +253,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
     farmers::create_tables(&txn)?;
     partials::create_tables(&txn)?;
     rewards::create_tables(&txn)?;
+    payouts::create_tables(&txn)?;
     txn.commit()?;
     Ok(())
 }

@@ -50,6 +50,8 @@ pub struct FarmerRecord {
     pub recent_partials: Vec<(u64, u64)>,
     /// Confirmed points not yet paid out.
     pub points: u64,
+    /// Mojo owed from payouts whose share stayed under the minimum payout.
+    pub carried: u64,
     /// Confirmed points credited over the farmer's lifetime (statistics).
     pub lifetime_points: u64,
 }

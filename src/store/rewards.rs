@@ -34,6 +34,8 @@ pub struct RewardRecord {
     pub state: ForwardState,
     /// Forward attempts the node refused (for the operator's view).
     pub failed_attempts: u32,
+    /// The payout this forwarded reward was shared in, once it was.
+    pub payout_id: Option<u64>,
 }
 
 pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
@@ -70,6 +72,17 @@ pub fn get_for_update(
 
 /// Every reward, in coin id order.
 pub fn all(txn: &ReadTransaction) -> Result<Vec<RewardRecord>, StoreError> {
+    let table = txn.open_table(REWARDS)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (_, v) = row?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}
+
+/// Every reward, read inside a write transaction.
+pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<RewardRecord>, StoreError> {
     let table = txn.open_table(REWARDS)?;
     let mut out = Vec::new();
     for row in table.iter()? {

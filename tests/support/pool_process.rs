@@ -71,10 +71,16 @@ impl PoolProcess {
 
     /// Starts the process (again) and waits until it listens.
     pub fn restart(&mut self) {
+        self.restart_with_env(&[]);
+    }
+
+    /// `restart` with extra environment variables (e.g. the crash-injection point).
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already running");
         let mut child = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
             .args(["serve", "--config"])
             .arg(&self.config)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -103,6 +109,23 @@ impl PoolProcess {
             );
         }
         self.child = Some(child);
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; true if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(_)) = child.try_wait() {
+                    self.child = None;
+                    return true;
+                }
+            } else {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// Kills the process at once (SIGKILL: no shutdown code runs).
