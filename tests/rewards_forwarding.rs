@@ -151,11 +151,37 @@ async fn rewards_are_forwarded_with_the_exact_bundle() {
         assert_eq!(spends, 2);
 
         // The reward coin spent on chain: recorded as forwarded.
-        {
+        let spend = |chain: &FakeChain| {
             let mut node = chain.node_state();
             let h = node.add_block(true);
             node.spend_coin(reward.coin_id(), h, Program::default(), Program::default());
             node.add_block(true);
+        };
+        spend(&chain);
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        // A reorg undoes the forward before it is buried: the pool forwards the reward again.
+        let pushes = chain.node.request_count("push_tx");
+        {
+            let mut node = chain.node_state();
+            if let Some(r) = node.coins.get_mut(&reward.coin_id()) {
+                r.spent_block_index = 0;
+            }
+            node.spends.remove(&reward.coin_id());
+            node.add_block(true);
+        }
+        for _ in 0..60 {
+            if chain.node.request_count("push_tx") > pushes {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(
+            chain.node.request_count("push_tx") > pushes,
+            "forwarded again after the reorg"
+        );
+        spend(&chain);
+        for _ in 0..7 {
+            chain.node_state().add_block(true);
         }
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
         pool.kill();

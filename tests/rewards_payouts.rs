@@ -76,6 +76,10 @@ async fn payouts_survive_a_crash_at_every_step() {
     });
     tokio::task::block_in_place(|| seed(&mut pool));
 
+    // The forward is buried deep enough to be paid out.
+    for _ in 0..10 {
+        chain.node_state().add_block(true);
+    }
     // Crash right after each step in turn; every restart resumes from what was recorded.
     let mut crashes = 0;
     for step in [
@@ -106,7 +110,7 @@ async fn payouts_survive_a_crash_at_every_step() {
             let mut wallet = chain.wallet_state();
             let names: Vec<_> = wallet.transactions.keys().copied().collect();
             for name in names {
-                wallet.confirm(&name, 10);
+                wallet.confirm(&name, 12);
             }
         }
         chain.node_state().add_block(true);

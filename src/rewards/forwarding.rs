@@ -125,9 +125,14 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), String> {
     };
     // One forward per PlotNFT at a time: each spends the singleton's current coin.
     let mut busy: Vec<[u8; 32]> = Vec::new();
+    let depth = pool.config().payouts.confirmation_depth;
     for reward in rewards {
-        if matches!(reward.state, ForwardState::Forwarded { .. }) {
-            continue;
+        let forwarded = matches!(reward.state, ForwardState::Forwarded { .. });
+        if let ForwardState::Forwarded { spent_height } = reward.state {
+            // Settled once buried; until then a reorg can undo the forward, which sends it back to `Found`.
+            if reward.payout_id.is_some() || spent_height.saturating_add(depth) <= peak.height {
+                continue;
+            }
         }
         let coin_id = Bytes32::new(reward.coin_id);
         let record = pool
@@ -136,6 +141,11 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         match record {
+            Some(r) if forwarded && r.spent_block_index > 0 => continue,
+            Some(_) if forwarded => {
+                // Forwarded again below, in this same pass.
+                tracing::warn!(reward = %hex::encode(reward.coin_id), "a reorg undid a reward forward; forwarding it again");
+            }
             Some(r) if r.spent_block_index > 0 => {
                 let spent_height = r.spent_block_index;
                 set_state(

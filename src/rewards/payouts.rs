@@ -41,7 +41,8 @@ pub async fn run(pool: &Pool) -> Result<PayoutRun, String> {
     if unix_now() < last.saturating_add(pool.config().payouts.interval_secs) {
         return Ok(stats);
     }
-    stats.planned = plan_payout(pool).await?;
+    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
+    stats.planned = plan_payout(pool, peak.height).await?;
     if stats.planned.is_some() {
         crash_point("payout-planned");
     }
@@ -49,8 +50,9 @@ pub async fn run(pool: &Pool) -> Result<PayoutRun, String> {
 }
 
 /// Writes the next payout; None when there is nothing to pay.
-async fn plan_payout(pool: &Pool) -> Result<Option<u64>, String> {
+async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, String> {
     let c = pool.config();
+    let depth = c.payouts.confirmation_depth;
     let (fee_bp, minimum, per_batch) = (
         c.pool.fee_basis_points,
         c.payouts.minimum_payout_mojos,
@@ -62,8 +64,11 @@ async fn plan_payout(pool: &Pool) -> Result<Option<u64>, String> {
             let read_farmers = store::farmers::all_for_update(txn)?;
             let rewards: Vec<_> = store::rewards::all_for_update(txn)?
                 .into_iter()
+                // Only forwards buried `confirmation_depth` deep: a reorg can no longer take them back.
                 .filter(|r| {
-                    matches!(r.state, ForwardState::Forwarded { .. }) && r.payout_id.is_none()
+                    matches!(r.state, ForwardState::Forwarded { spent_height }
+                        if spent_height.saturating_add(depth) <= peak_height)
+                        && r.payout_id.is_none()
                 })
                 .collect();
             let total: u64 = rewards
@@ -175,6 +180,11 @@ async fn settle(pool: &Pool, payout: &PayoutRecord, stats: &mut PayoutRun) -> Re
                 .await
                 .map_err(|e| e.to_string())?
                 .filter(|t| t.confirmed);
+            // A confirmation is final once buried; a shallower one may still be reorged away.
+            let peak_height = pool.chain().peak().map_or(0, |p| p.height);
+            let depth = pool.config().payouts.confirmation_depth;
+            let confirmed =
+                confirmed.filter(|t| t.confirmed_at_height.saturating_add(depth) <= peak_height);
             if let Some(t) = confirmed {
                 record(
                     pool,
