@@ -71,50 +71,59 @@ async fn eventually(chain: &FakeChain, what: &str, check: impl Fn(&support::Node
     panic!("timed out waiting for {what}");
 }
 
+/// The chain as the simulator left it (the PlotNFT's last spend, its coin, the reward coin, plus a
+/// non-coinbase coin and dust at the same puzzle hash) and a pool that knows the member.
+async fn setup(case: &Value, refuse_first_push: bool) -> (FakeChain, PoolProcess, Coin) {
+    let inputs = &case["inputs"];
+    let chain = FakeChain::start().await;
+    chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
+        "0x{}",
+        inputs["genesis_challenge"].as_str().unwrap()
+    ));
+    let pool_lines = format!(
+        "reward_address = \"{}\"\nrelative_lock_height = {}\npool_memoization = \"{}\"",
+        inputs["pool_puzzle_hash"].as_str().unwrap(),
+        inputs["heightlock"],
+        inputs["pool_memoization"].as_str().unwrap()
+    );
+    let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
+
+    // The chain as the simulator left it: the PlotNFT's last spend, its coin, and the reward coin.
+    let launch = case["launch_spends"].as_array().unwrap();
+    let last = &launch[case["singleton_last_spend_index"].as_u64().unwrap() as usize];
+    let parent = coin(&last["coin"]);
+    let plotnft = coin(&case["singleton_coin"]);
+    let reward = coin(&case["reward_coin"]);
+    let reward_ph = reward.puzzle_hash;
+    {
+        let mut node = chain.node_state();
+        let h = node.add_block(true);
+        node.add_coin_record(CoinRecord::new(parent, h, 0, false, 1_700_000_000));
+        node.spend_coin(
+            parent.coin_id(),
+            h,
+            Program::new(common::hex_bytes(&last["puzzle_reveal"]).into()),
+            Program::new(common::hex_bytes(&last["solution"]).into()),
+        );
+        node.add_coin_record(CoinRecord::new(plotnft, h, 0, false, 1_700_000_000));
+        // The reward (coinbase), a non-coinbase coin and even dust at the same puzzle hash.
+        node.add_coin_record(CoinRecord::new(reward, h, 0, true, 1_700_000_000));
+        node.add_coin(reward_ph, 1_000, h);
+        if refuse_first_push {
+            // Refused as by a full mempool, until the test lifts it.
+            node.push_tx_error = Some("INVALID_FEE_LOW_FEE".into());
+        }
+    }
+    let created = chain.node_state().peak().height;
+    tokio::task::block_in_place(|| seed(&mut pool, case, &plotnft, created));
+    (chain, pool, reward)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewards_are_forwarded_with_the_exact_bundle() {
     let file = common::vector("reward_forwarding.json");
     for case in file["cases"].as_array().unwrap() {
-        let inputs = &case["inputs"];
-        let chain = FakeChain::start().await;
-        chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
-            "0x{}",
-            inputs["genesis_challenge"].as_str().unwrap()
-        ));
-        let pool_lines = format!(
-            "reward_address = \"{}\"\nrelative_lock_height = {}\npool_memoization = \"{}\"",
-            inputs["pool_puzzle_hash"].as_str().unwrap(),
-            inputs["heightlock"],
-            inputs["pool_memoization"].as_str().unwrap()
-        );
-        let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
-
-        // The chain as the simulator left it: the PlotNFT's last spend, its coin, and the reward coin.
-        let launch = case["launch_spends"].as_array().unwrap();
-        let last = &launch[case["singleton_last_spend_index"].as_u64().unwrap() as usize];
-        let parent = coin(&last["coin"]);
-        let plotnft = coin(&case["singleton_coin"]);
-        let reward = coin(&case["reward_coin"]);
-        let reward_ph = reward.puzzle_hash;
-        {
-            let mut node = chain.node_state();
-            let h = node.add_block(true);
-            node.add_coin_record(CoinRecord::new(parent, h, 0, false, 1_700_000_000));
-            node.spend_coin(
-                parent.coin_id(),
-                h,
-                Program::new(common::hex_bytes(&last["puzzle_reveal"]).into()),
-                Program::new(common::hex_bytes(&last["solution"]).into()),
-            );
-            node.add_coin_record(CoinRecord::new(plotnft, h, 0, false, 1_700_000_000));
-            // The reward (coinbase), a non-coinbase coin and even dust at the same puzzle hash.
-            node.add_coin_record(CoinRecord::new(reward, h, 0, true, 1_700_000_000));
-            node.add_coin(reward_ph, 1_000, h);
-            // Refuse the first push, as a full mempool would.
-            node.push_tx_error = Some("INVALID_FEE_LOW_FEE".into());
-        }
-        let created = chain.node_state().peak().height;
-        tokio::task::block_in_place(|| seed(&mut pool, case, &plotnft, created));
+        let (chain, mut pool, reward) = setup(case, true).await;
         for _ in 0..6 {
             chain.node_state().add_block(true);
         }
@@ -216,10 +225,57 @@ async fn rewards_are_forwarded_with_the_exact_bundle() {
             "{text}"
         );
         assert!(text.contains("forwarded at height"), "{text}");
-        assert!(text.contains("forwarded so far: 1.750000 XCH"), "{text}");
+        assert!(
+            text.contains("forwarded, not yet paid out: 1.750000 XCH"),
+            "{text}"
+        );
         assert!(
             text.contains("dry run: nothing to share yet"),
             "no points were earned: {text}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_right_after_a_push_forwards_once() {
+    let file = common::vector("reward_forwarding.json");
+    let case = &file["cases"][0];
+    let (chain, mut pool, _reward) = setup(case, false).await;
+    pool.kill();
+    for _ in 0..6 {
+        chain.node_state().add_block(true);
+    }
+    // The process dies right after the node accepted the bundle, before recording it.
+    tokio::task::block_in_place(|| {
+        pool.restart_with_env(&[("CHIA_POOL_CRASH_AT", "forward-pushed")])
+    });
+    chain.node_state().add_block(true);
+    let crashed =
+        tokio::task::block_in_place(|| pool.wait_exit(std::time::Duration::from_secs(30)));
+    assert!(crashed, "the crash point was reached");
+    assert_eq!(chain.node_state().mempool.len(), 1);
+    // After the restart the same bundle is rebuilt and pushed again: still one forward.
+    tokio::task::block_in_place(|| pool.restart());
+    let before = chain.node.request_count("push_tx");
+    chain.node_state().add_block(true);
+    for _ in 0..60 {
+        if chain.node.request_count("push_tx") > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        chain.node.request_count("push_tx") > before,
+        "pushed again after the restart"
+    );
+    let node = chain.node_state();
+    assert_eq!(
+        node.mempool.len(),
+        1,
+        "the same bundle, not a second forward"
+    );
+    assert_eq!(
+        hex::encode(node.mempool[0].name()),
+        case["spend_bundle_name"].as_str().unwrap()
+    );
 }

@@ -156,6 +156,16 @@ async fn payouts_survive_a_crash_at_every_step() {
         "points were consumed once"
     );
 
+    // The operator's view shows the finished payout.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+        .args(["rewards", "--config"])
+        .arg(&pool.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let done = format!("{n}/{n} transactions confirmed", n = p.batches.len());
+    assert!(text.contains("#1:") && text.contains(&done), "{text}");
+
     // The wallet holds exactly one transaction per batch, with exactly the planned payments.
     let wallet = chain.wallet_state();
     let names: BTreeSet<_> = wallet.broadcast.iter().copied().collect();

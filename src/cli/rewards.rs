@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::rewards::payout::{plan, Entitlement};
+use crate::store::payouts::BatchState;
 use crate::store::rewards::ForwardState;
 use crate::store::{self, Store};
 
@@ -21,6 +22,7 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
     let txn = store.read()?;
     let farmers = store::farmers::all(&txn)?;
     let rewards = store::rewards::all(&txn)?;
+    let payouts = store::payouts::all(&txn)?;
     drop(txn);
     store.close();
 
@@ -53,8 +55,15 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
                 )
             }
             ForwardState::Forwarded { spent_height } => {
-                forwarded = forwarded.saturating_add(r.amount);
-                format!("forwarded at height {spent_height}")
+                if r.payout_id.is_none() {
+                    forwarded = forwarded.saturating_add(r.amount);
+                }
+                match r.payout_id {
+                    Some(id) => {
+                        format!("forwarded at height {spent_height}, paid out in payout {id}")
+                    }
+                    None => format!("forwarded at height {spent_height}"),
+                }
             }
         };
         let retries = if r.failed_attempts > 0 {
@@ -76,11 +85,33 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
             launcher_id: f.launcher_id,
             payout_puzzle_hash: f.payout_puzzle_hash,
             points: f.points,
-            carried: 0,
+            carried: f.carried,
         })
         .collect();
+    println!("payouts ({}):", payouts.len());
+    for p in &payouts {
+        let done = p
+            .batches
+            .iter()
+            .filter(|b| matches!(b.state, BatchState::Confirmed { .. }))
+            .count();
+        let paid: u64 = p.lines.iter().map(|l| l.paid).sum();
+        println!(
+            "  #{}: {:.6} XCH shared, fee {:.6}, paid {:.6} to {} farmers; {}/{} transactions confirmed{}",
+            p.id,
+            p.rewards as f64 / MOJO_PER_XCH,
+            p.fee as f64 / MOJO_PER_XCH,
+            paid as f64 / MOJO_PER_XCH,
+            p.lines.iter().filter(|l| l.paid > 0).count(),
+            done,
+            p.batches.len(),
+            if p.finished() { "" } else { " (in progress)" }
+        );
+    }
+    let carried: u64 = farmers.iter().map(|f| f.carried).sum();
+    println!("carried balances: {:.6} XCH", carried as f64 / MOJO_PER_XCH);
     println!(
-        "forwarded so far: {:.6} XCH",
+        "forwarded, not yet paid out: {:.6} XCH",
         forwarded as f64 / MOJO_PER_XCH
     );
     let dry = plan(
@@ -109,6 +140,5 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
             s.carried as f64 / MOJO_PER_XCH
         );
     }
-    println!("note: payouts are not sent by this version yet; forwarded rewards stay in the pool wallet.");
     Ok(ExitCode::SUCCESS)
 }

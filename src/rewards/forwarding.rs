@@ -251,6 +251,8 @@ async fn submit(
     .map_err(|e| e.to_string())?;
     let name = bundle.name().to_bytes();
     chain.push_tx(&bundle).await.map_err(|e| e.to_string())?;
+    // Pushed but not yet recorded: a restart rebuilds the same bundle, which the mempool already has.
+    super::crash_point("forward-pushed");
     tracing::info!(
         launcher_id = %hex::encode(launcher_id),
         amount = reward.amount,
