@@ -193,3 +193,96 @@ async fn payouts_survive_a_crash_at_every_step() {
         assert_eq!(tx["amount"].as_u64(), Some(amount));
     }
 }
+
+/// Reads the payouts with the pool stopped (redb locks its file), then restarts it.
+fn payouts_now(pool: &mut PoolProcess) -> Vec<chia_pool::store::payouts::PayoutRecord> {
+    pool.kill();
+    let s = Store::open(&pool.store_path()).unwrap();
+    let payouts = store::payouts::all(&s.read().unwrap()).unwrap();
+    s.close();
+    pool.restart();
+    payouts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_undone_by_a_reorg_is_sent_again_as_the_same_transaction() {
+    let chain = FakeChain::start().await;
+    let extra =
+        "[payouts]\nminimum_payout_mojos = 1000000000\nmax_additions_per_transaction = 10\n";
+    let mut pool = tokio::task::block_in_place(|| {
+        PoolProcess::start(
+            &chain,
+            &format!("reward_address = \"{}\"", hex::encode([7u8; 32])),
+            extra,
+        )
+    });
+    tokio::task::block_in_place(|| seed(&mut pool));
+    for _ in 0..10 {
+        chain.node_state().add_block(true);
+    }
+    tokio::task::block_in_place(|| pool.restart());
+    // Wait for the payout transaction to reach the wallet.
+    let mut name = None;
+    for _ in 0..80 {
+        chain.node_state().add_block(true);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if let Some(n) = chain.wallet_state().transactions.keys().next().copied() {
+            name = Some(n);
+            break;
+        }
+    }
+    let name = name.expect("the payout was sent");
+    // Confirmed at the peak: too shallow to count.
+    let peak = chain.node_state().peak().height;
+    chain.wallet_state().confirm(&name, peak);
+    chain.node_state().add_block(true);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let payouts = tokio::task::block_in_place(|| payouts_now(&mut pool));
+    assert!(
+        !payouts[0].finished(),
+        "a shallow confirmation is not final"
+    );
+    // A reorg undoes it: the wallet shows it unconfirmed; the pool pushes the same transaction again.
+    {
+        let mut wallet = chain.wallet_state();
+        let tx = wallet.transactions.get_mut(&name).unwrap();
+        tx["confirmed"] = serde_json::json!(false);
+        tx["confirmed_at_height"] = serde_json::json!(0);
+    }
+    let pushes = chain.wallet_state().broadcast.len();
+    for _ in 0..60 {
+        chain.node_state().add_block(true);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if chain.wallet_state().broadcast.len() > pushes {
+            break;
+        }
+    }
+    {
+        let wallet = chain.wallet_state();
+        assert!(
+            wallet.broadcast.len() > pushes,
+            "pushed again after the reorg"
+        );
+        assert!(
+            wallet.broadcast.iter().all(|n| *n == name),
+            "always the same transaction"
+        );
+        assert_eq!(wallet.transactions.len(), 1);
+    }
+    // Confirmed again and buried: the payout is finished.
+    let peak = chain.node_state().peak().height;
+    chain.wallet_state().confirm(&name, peak);
+    for _ in 0..8 {
+        chain.node_state().add_block(true);
+    }
+    let mut finished = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        chain.node_state().add_block(true);
+        if tokio::task::block_in_place(|| payouts_now(&mut pool))[0].finished() {
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "finished once the confirmation is buried");
+}
