@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::rewards::payout::{plan, Entitlement};
+use crate::rewards::payouts::entitlement;
 use crate::store::payouts::BatchState;
 use crate::store::rewards::ForwardState;
 use crate::store::{self, Store};
@@ -79,15 +80,7 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let entitlements: Vec<Entitlement> = farmers
-        .iter()
-        .map(|f| Entitlement {
-            launcher_id: f.launcher_id,
-            payout_puzzle_hash: f.payout_puzzle_hash,
-            points: f.points,
-            carried: f.carried,
-        })
-        .collect();
+    let entitlements: Vec<Entitlement> = farmers.iter().map(entitlement).collect();
     println!("payouts ({}):", payouts.len());
     for p in &payouts {
         let done = p

@@ -75,15 +75,7 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
                 .iter()
                 .map(|r| r.amount)
                 .fold(0u64, u64::saturating_add);
-            let entitlements: Vec<Entitlement> = read_farmers
-                .iter()
-                .map(|f| Entitlement {
-                    launcher_id: f.launcher_id,
-                    payout_puzzle_hash: f.payout_puzzle_hash,
-                    points: f.points,
-                    carried: f.carried,
-                })
-                .collect();
+            let entitlements: Vec<Entitlement> = read_farmers.iter().map(entitlement).collect();
             let p = plan(total, fee_bp, minimum, &entitlements);
             let batches: Vec<Batch> = p
                 .batches(per_batch)
@@ -136,6 +128,16 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// What a farmer is owed going into a payout.
+pub fn entitlement(f: &store::FarmerRecord) -> Entitlement {
+    Entitlement {
+        launcher_id: f.launcher_id,
+        payout_puzzle_hash: f.payout_puzzle_hash,
+        points: f.points,
+        carried: f.carried,
+    }
 }
 
 /// Moves every batch of an open payout as far as it goes now.

@@ -4,7 +4,7 @@ use redb::{
     ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
-use super::records::{decode, encode, FarmerRecord};
+use super::records::{decode, decode_all, encode, FarmerRecord};
 use super::StoreError;
 
 const FARMERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("farmers");
@@ -43,12 +43,7 @@ pub fn put(txn: &WriteTransaction, farmer: &FarmerRecord) -> Result<(), StoreErr
 /// Every farmer, in launcher id order.
 pub fn all(txn: &ReadTransaction) -> Result<Vec<FarmerRecord>, StoreError> {
     let table = txn.open_table(FARMERS)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (_, v) = row?;
-        out.push(decode(v.value())?);
-    }
-    Ok(out)
+    decode_all(&table)
 }
 
 pub fn count(txn: &ReadTransaction) -> Result<u64, StoreError> {
@@ -59,10 +54,5 @@ pub fn count(txn: &ReadTransaction) -> Result<u64, StoreError> {
 /// Every farmer, read inside a write transaction (sees the batch's earlier writes).
 pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<FarmerRecord>, StoreError> {
     let table = txn.open_table(FARMERS)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (_, v) = row?;
-        out.push(decode(v.value())?);
-    }
-    Ok(out)
+    decode_all(&table)
 }

@@ -4,7 +4,7 @@
 use bincode::{Decode, Encode};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::records::{decode, encode};
+use super::records::{decode, decode_all, encode};
 use super::StoreError;
 
 /// payout id (1, 2, …) → payout.
@@ -89,10 +89,5 @@ pub fn next_id(txn: &WriteTransaction) -> Result<u64, StoreError> {
 /// Every payout, oldest first.
 pub fn all(txn: &ReadTransaction) -> Result<Vec<PayoutRecord>, StoreError> {
     let table = txn.open_table(PAYOUTS)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (_, v) = row?;
-        out.push(decode(v.value())?);
-    }
-    Ok(out)
+    decode_all(&table)
 }

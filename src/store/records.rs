@@ -96,3 +96,19 @@ pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, StoreError> {
     }
     Ok(value)
 }
+
+/// Decodes every row of a table of encoded values, in key order.
+pub fn decode_all<K, T>(
+    table: &impl redb::ReadableTable<K, &'static [u8]>,
+) -> Result<Vec<T>, StoreError>
+where
+    K: redb::Key + 'static,
+    T: Decode<()>,
+{
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (_, v) = row?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}

@@ -3,7 +3,7 @@
 use bincode::{Decode, Encode};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::records::{decode, encode};
+use super::records::{decode, decode_all, encode};
 use super::StoreError;
 
 /// reward coin id → reward.
@@ -73,21 +73,11 @@ pub fn get_for_update(
 /// Every reward, in coin id order.
 pub fn all(txn: &ReadTransaction) -> Result<Vec<RewardRecord>, StoreError> {
     let table = txn.open_table(REWARDS)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (_, v) = row?;
-        out.push(decode(v.value())?);
-    }
-    Ok(out)
+    decode_all(&table)
 }
 
 /// Every reward, read inside a write transaction.
 pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<RewardRecord>, StoreError> {
     let table = txn.open_table(REWARDS)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (_, v) = row?;
-        out.push(decode(v.value())?);
-    }
-    Ok(out)
+    decode_all(&table)
 }
