@@ -1,5 +1,6 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
+mod https;
 mod rewards;
 mod serve;
 

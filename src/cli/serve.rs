@@ -53,6 +53,7 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
+    let https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     let store = Store::open(&config.store.path)
         .with_context(|| format!("opening {}", config.store.path.display()))?;
@@ -99,11 +100,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     };
     let options = ServeOptions {
         listen: config.server.listen,
-        tls: config
-            .server
-            .tls_cert
-            .clone()
-            .zip(config.server.tls_key.clone()),
+        tls: https.tls.clone(),
         max_connections: config.server.max_connections,
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
         connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
@@ -117,7 +114,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr, scheme, "serving the farmer API");
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
     println!("listening on {scheme}://{}", listener.local_addr);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    https.start(&config, stopped).await?;
     server::serve(listener, routes, &options, shutdown_signal()).await;
+    let _ = stop.send(true);
     tracing::info!("stopped");
     Ok(())
 }
