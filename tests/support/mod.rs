@@ -35,6 +35,7 @@ pub mod fake_wallet;
 pub mod farmer;
 pub mod plotnft_chain;
 pub mod plots;
+pub mod pebble;
 pub mod pool_process;
 pub mod server;
 

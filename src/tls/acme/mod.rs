@@ -135,6 +135,9 @@ async fn run(issuer: Arc<Issuer>) {
     let settings = issuer.settings.clone();
     let mut pause = RETRY_FIRST;
     let mut attempt: u32 = 0;
+    // A certificate issued in this loop that is already due (renew_before_days longer than the CA's
+    // lifetime) waits for the next check instead of being renewed again and again.
+    let mut just_issued = false;
     loop {
         let current = crate::tls::status()
             .cert
@@ -152,6 +155,19 @@ async fn run(issuer: Arc<Issuer>) {
                     (due - now) / 86_400
                 );
                 tokio::time::sleep(wait).await;
+                continue;
+            }
+            if just_issued {
+                just_issued = false;
+                tracing::warn!(
+                    days_left = info.days_left(),
+                    "the new certificate is already within [acme] renew_before_days = {} of its end; next \
+                     renewal in {} hours",
+                    settings.renew_before_days,
+                    CHECK_EVERY.as_secs() / 3600
+                );
+                update_status(|s| s.next_renewal = Some(now + CHECK_EVERY.as_secs() as i64));
+                tokio::time::sleep(CHECK_EVERY).await;
                 continue;
             }
         } else if attempt == 0 {
@@ -174,6 +190,7 @@ async fn run(issuer: Arc<Issuer>) {
                 update_status(|s| s.last_error = None);
                 pause = RETRY_FIRST;
                 attempt = 0;
+                just_issued = true;
             }
             Err(e) => {
                 let message = e.to_string();
