@@ -113,7 +113,7 @@ impl Pebble {
             let dns = Command::new("pebble-challtestsrv")
                 .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
                 .args(["-dns01", &format!("127.0.0.1:{}", self.dns_port)])
-                .args(["-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", ""])
+                .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
                 .args(["-management", &format!("127.0.0.1:{}", free_port())])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -80,6 +80,13 @@ fn from_problem(
         .strip_prefix("urn:ietf:params:acme:error:")
         .unwrap_or(kind);
     let detail = problem.to_string();
+    let lower = detail.to_ascii_lowercase();
+    // Some CAs (pebble among them) report a failed lookup as "malformed": the text says what happened.
+    let kind = if kind == "malformed" && (lower.contains("resolv") || lower.contains("dns")) {
+        "dns"
+    } else {
+        kind
+    };
     match kind {
         "rateLimited" => AcmeError::RateLimited(detail),
         "invalidContact" | "unsupportedContact" => AcmeError::Contact(detail),
