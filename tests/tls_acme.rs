@@ -20,7 +20,12 @@ fn reward() -> String {
 }
 
 /// A pool listening on `api` with an `[acme]` table for `pebble`, not yet started; its log goes to a file.
-fn acme_pool(chain: &FakeChain, api: u16, pebble_of: impl FnOnce(&std::path::Path) -> Pebble, acme_lines: &str) -> (PoolProcess, Pebble) {
+fn acme_pool(
+    chain: &FakeChain,
+    api: u16,
+    pebble_of: impl FnOnce(&std::path::Path) -> Pebble,
+    acme_lines: &str,
+) -> (PoolProcess, Pebble) {
     let mut pool = PoolProcess::create(chain, &format!("127.0.0.1:{api}"), &reward(), "", "");
     let pebble = pebble_of(&pool.dir.join("pebble"));
     let mut toml = std::fs::read_to_string(&pool.config).unwrap();
@@ -79,7 +84,8 @@ async fn tls_alpn_issue_reuse_after_restart_and_renew() {
     let chain = FakeChain::start().await;
     tokio::task::block_in_place(|| {
         let api = free_port();
-        let (mut pool, mut pebble) = acme_pool(&chain, api, |d| Pebble::new(d, api, free_port()), "");
+        let (mut pool, mut pebble) =
+            acme_pool(&chain, api, |d| Pebble::new(d, api, free_port()), "");
         pebble.start();
         pool.umask = Some(0o000);
         pool.restart();
@@ -110,7 +116,11 @@ async fn tls_alpn_issue_reuse_after_restart_and_renew() {
         std::thread::sleep(Duration::from_secs(3));
         let log = pool.log_text();
         assert_eq!(count(&log, "certificate issued by ACME"), 1, "{log}");
-        assert_eq!(count(&log, "serving the stored ACME certificate"), 1, "{log}");
+        assert_eq!(
+            count(&log, "serving the stored ACME certificate"),
+            1,
+            "{log}"
+        );
 
         // Inside its renewal window: served at once, replaced in the background without a restart.
         pool.kill();
@@ -125,12 +135,21 @@ async fn tls_alpn_issue_reuse_after_restart_and_renew() {
             if leaf != first {
                 break;
             }
-            assert!(Instant::now() < deadline, "not renewed:\n{}", pool.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "not renewed:\n{}",
+                pool.log_text()
+            );
             std::thread::sleep(Duration::from_millis(500));
         }
         // Renewed once, then the new certificate waits for the next check instead of a renewal loop.
         std::thread::sleep(Duration::from_secs(3));
-        assert_eq!(count(&pool.log_text(), "certificate issued by ACME"), 2, "{}", pool.log_text());
+        assert_eq!(
+            count(&pool.log_text(), "certificate issued by ACME"),
+            2,
+            "{}",
+            pool.log_text()
+        );
     });
 }
 
@@ -165,10 +184,16 @@ async fn http01_issue_and_redirect() {
         let mut response = String::new();
         let _ = tcp.read_to_string(&mut response);
         let status_line = response.lines().next().unwrap_or("");
-        assert!(status_line.contains(" 308 ") || status_line.contains(" 301 "), "{response}");
+        assert!(
+            status_line.contains(" 308 ") || status_line.contains(" 301 "),
+            "{response}"
+        );
         let location = response
             .lines()
-            .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+            .find_map(|l| {
+                l.strip_prefix("location: ")
+                    .or_else(|| l.strip_prefix("Location: "))
+            })
             .unwrap_or_else(|| panic!("no Location: {response}"));
         assert_eq!(location, format!("https://{NAME}/v2/pool_info?x=1"));
     });
@@ -182,7 +207,8 @@ async fn acme_server_down_at_start_then_up() {
     let chain = FakeChain::start().await;
     tokio::task::block_in_place(|| {
         let api = free_port();
-        let (mut pool, mut pebble) = acme_pool(&chain, api, |d| Pebble::new(d, api, free_port()), "");
+        let (mut pool, mut pebble) =
+            acme_pool(&chain, api, |d| Pebble::new(d, api, free_port()), "");
         pool.restart();
         let started = Instant::now();
         // No certificate yet: handshakes fail cleanly, the pool keeps running and says why.
@@ -197,7 +223,10 @@ async fn acme_server_down_at_start_then_up() {
         let attempts = count(&pool.log_text(), "ACME attempt");
         let elapsed = started.elapsed().as_secs() as usize;
         assert!(attempts >= 2, "{}", pool.log_text());
-        assert!(attempts <= elapsed + 1, "at most one attempt a second: {attempts} in {elapsed}s");
+        assert!(
+            attempts <= elapsed + 1,
+            "at most one attempt a second: {attempts} in {elapsed}s"
+        );
     });
 }
 
@@ -221,7 +250,15 @@ fn bad_acme_values_are_refused_at_start() {
     ];
     for (text, expected) in cases {
         let config = dir.join("pool.toml");
-        std::fs::write(&config, format!("[server]\nlisten = \"127.0.0.1:0\"\n{text}\n").replacen("[server]\nlisten = \"127.0.0.1:0\"\n[server]\n", "[server]\nlisten = \"127.0.0.1:0\"\n", 1)).unwrap();
+        std::fs::write(
+            &config,
+            format!("[server]\nlisten = \"127.0.0.1:0\"\n{text}\n").replacen(
+                "[server]\nlisten = \"127.0.0.1:0\"\n[server]\n",
+                "[server]\nlisten = \"127.0.0.1:0\"\n",
+                1,
+            ),
+        )
+        .unwrap();
         let started = Instant::now();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
             .args(["serve", "--config"])
@@ -232,7 +269,11 @@ fn bad_acme_values_are_refused_at_start() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{text}");
         assert!(stderr.contains(expected), "{text}: {stderr}");
-        assert!(out.stdout.is_empty(), "nothing listened: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "nothing listened: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,9 +33,9 @@ pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
 pub mod farmer;
+pub mod pebble;
 pub mod plotnft_chain;
 pub mod plots;
-pub mod pebble;
 pub mod pool_process;
 pub mod server;
 

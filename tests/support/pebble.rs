@@ -134,7 +134,11 @@ impl Pebble {
         self.pebble = Some(pebble);
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.root_pem().is_none() {
-            assert!(Instant::now() < deadline, "pebble did not start; see {}", self.dir.join("pebble.log").display());
+            assert!(
+                Instant::now() < deadline,
+                "pebble did not start; see {}",
+                self.dir.join("pebble.log").display()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
