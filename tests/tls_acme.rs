@@ -106,6 +106,23 @@ async fn tls_alpn_issue_reuse_after_restart_and_renew() {
             assert!(files >= 2, "account and certificate stored");
         }
 
+        // `check` shows the certificate and the account.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+            .args(["check", "--config"])
+            .arg(&pool.config)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        for needle in [
+            &format!("names {NAME}"),
+            "issuer \"",
+            "days left",
+            "ACME account https://127.0.0.1:",
+            "next renewal in",
+        ] {
+            assert!(report.contains(needle), "check lacks {needle:?}:\n{report}");
+        }
+
         // A restart serves the stored certificate at once and orders nothing.
         pool.kill();
         pool.restart();

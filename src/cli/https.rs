@@ -96,3 +96,76 @@ impl Https {
         Ok(())
     }
 }
+
+/// `check`'s lines about HTTPS: the certificate in use (names, issuer, days left) and for ACME the account and
+/// the next renewal. False when something needs fixing.
+pub fn report(config: &Config) -> (bool, Vec<String>) {
+    let describe = |info: &crate::tls::CertInfo| {
+        format!(
+            "names {}, issuer \"{}\", {} days left",
+            info.names.join(", "),
+            info.issuer,
+            info.days_left()
+        )
+    };
+    match config.acme_settings() {
+        Err(e) => return (false, vec![format!("https   ERROR: {e}")]),
+        Ok(Some(settings)) => {
+            let (account, cert, renewal) = crate::tls::acme::stored_state(&settings);
+            let mut lines = vec![format!(
+                "https   ok: ACME from {} for {} ({} challenge)",
+                settings.directory,
+                settings.domains.join(", "),
+                crate::tls::acme::client::challenge_name(settings.challenge)
+            )];
+            lines.push(match &account {
+                Some(url) => format!("https   ok: ACME account {url}"),
+                None => "https   note: no ACME account yet; `serve` creates one".into(),
+            });
+            match (&cert, renewal) {
+                (Some(info), Some(at)) => {
+                    lines.push(format!("https   ok: certificate {}", describe(info)));
+                    let now = crate::tls::cert::unix_now();
+                    lines.push(if at <= now {
+                        "https   note: next renewal: now (inside [acme] renew_before_days)".into()
+                    } else {
+                        format!(
+                            "https   ok: next renewal in {} days (unix time {at})",
+                            (at - now) / 86_400
+                        )
+                    });
+                }
+                _ => lines.push(
+                    "https   note: no certificate stored yet; `serve` obtains one (the port of the challenge must \
+                     be reachable from the internet)"
+                        .into(),
+                ),
+            }
+            let ok = cert.as_ref().is_none_or(|info| info.days_left() >= 0);
+            (ok, lines)
+        }
+        Ok(None) => match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => match crate::tls::cert::load_files(cert, key) {
+                Ok(loaded) if loaded.info.days_left() < 0 => (
+                    false,
+                    vec![format!("https   ERROR: the certificate has expired: {}", describe(&loaded.info))],
+                ),
+                Ok(loaded) => (
+                    true,
+                    vec![format!(
+                        "https   ok: certificate {} from {}",
+                        describe(&loaded.info),
+                        cert.display()
+                    )],
+                ),
+                Err(e) => (false, vec![format!("https   ERROR: {e} ([server] tls_cert / tls_key)")]),
+            },
+            _ => (
+                true,
+                vec!["https   note: plain HTTP (farmers need https: set [acme] domains, or tls_cert and tls_key, \
+                      or a TLS reverse proxy)"
+                    .into()],
+            ),
+        },
+    }
+}

@@ -117,6 +117,11 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             println!("store    ERROR: {e}");
         }
     }
+    let (https_ok, lines) = https::report(&config);
+    ok &= https_ok;
+    for line in lines {
+        println!("{line}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         match ChainClient::new(chain_config(&config)) {

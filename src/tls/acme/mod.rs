@@ -119,6 +119,23 @@ fn covers(info: &CertInfo, domains: &[String]) -> bool {
         .all(|d| info.names.iter().any(|n| n.eq_ignore_ascii_case(d)))
 }
 
+/// What `check` shows of ACME without touching the directory: the stored account's URL, the stored
+/// certificate (when it covers the configured names) and when it is due for renewal.
+pub fn stored_state(settings: &AcmeSettings) -> (Option<String>, Option<CertInfo>, Option<i64>) {
+    let storage = Storage::existing(&settings.dir);
+    let account = storage
+        .load_account()
+        .filter(|a| a.directory == settings.directory)
+        .and_then(|a| account_url(&a.credentials));
+    let cert = storage
+        .load_certificate()
+        .and_then(|pem| cert::from_pem(&pem, &pem).ok())
+        .map(|loaded| loaded.info)
+        .filter(|info| covers(info, &settings.domains));
+    let renewal = cert.as_ref().map(|info| renew_at(info, settings));
+    (account, cert, renewal)
+}
+
 fn account_url(credentials: &serde_json::Value) -> Option<String> {
     credentials
         .get("id")

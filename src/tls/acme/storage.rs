@@ -44,6 +44,13 @@ impl Storage {
         })
     }
 
+    /// The directory as it is, without creating or changing it (for `check`).
+    pub fn existing(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
