@@ -17,6 +17,8 @@ pub struct Https {
     pub tls: Option<TlsOptions>,
     acme: Option<Acme>,
     reload: Option<(Arc<CertResolver>, std::path::PathBuf, std::path::PathBuf)>,
+    /// The bound http-01 listener and its options.
+    http01: Option<(server::Listener, ServeOptions)>,
 }
 
 /// Loads the certificate files or prepares ACME (its directory, the stored certificate).
@@ -32,6 +34,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Https> {
             }),
             acme: Some(acme),
             reload: None,
+            http01: None,
         });
     }
     match (&config.server.tls_cert, &config.server.tls_key) {
@@ -45,55 +48,65 @@ pub fn prepare(config: &Config) -> anyhow::Result<Https> {
                 }),
                 acme: None,
                 reload: Some((resolver, cert.clone(), key.clone())),
+                http01: None,
             })
         }
         _ => Ok(Https {
             tls: None,
             acme: None,
             reload: None,
+            http01: None,
         }),
     }
 }
 
 impl Https {
-    /// Starts watching the files, or binds `http_listen` (http-01) and starts ACME; the API listener is
-    /// already bound, so a tls-alpn-01 validation can reach it.
-    pub async fn start(
-        self,
-        config: &Config,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
+    /// Binds `[acme] http_listen` for http-01 (before the API listener, so a busy port stops the start first).
+    pub async fn bind(&mut self, config: &Config) -> anyhow::Result<()> {
+        let Some(settings) = config.acme_settings()? else {
+            return Ok(());
+        };
+        if settings.challenge != Challenge::Http01 {
+            return Ok(());
+        }
+        let options = ServeOptions {
+            listen: settings.http_listen,
+            tls: None,
+            max_connections: config.server.max_connections,
+            header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+            connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
+        };
+        let listener = server::bind(&options)
+            .await
+            .with_context(|| format!("[acme] http_listen = \"{}\"", settings.http_listen))?;
+        self.http01 = Some((listener, options));
+        Ok(())
+    }
+
+    /// Starts watching the certificate files, or serves http-01 and starts ACME; the API listener is bound
+    /// by then, so a tls-alpn-01 validation can reach it.
+    pub fn start(self, shutdown: tokio::sync::watch::Receiver<bool>) {
         if let Some((resolver, cert, key)) = self.reload {
             files::spawn_reloader(resolver, cert, key);
         }
         let Some(acme) = self.acme else {
-            return Ok(());
+            return;
         };
-        if let Some(settings) = config.acme_settings()? {
-            if settings.challenge == Challenge::Http01 {
-                let options = ServeOptions {
-                    listen: settings.http_listen,
-                    tls: None,
-                    max_connections: config.server.max_connections,
-                    header_timeout: Duration::from_secs(config.server.header_timeout_secs),
-                    connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
-                };
-                let listener = server::bind(&options).await.with_context(|| {
-                    format!("[acme] http_listen = \"{}\"", settings.http_listen)
-                })?;
-                tracing::info!(listen = %listener.local_addr, "answering http-01 challenges, redirecting the rest to https");
-                let routes = http01::routes(acme.tokens());
-                tokio::spawn(async move {
-                    let mut shutdown = shutdown;
-                    server::serve(listener, routes, &options, async move {
-                        let _ = shutdown.wait_for(|stop| *stop).await;
-                    })
-                    .await;
-                });
-            }
+        if let Some((listener, options)) = self.http01 {
+            tracing::info!(
+                listen = %listener.local_addr,
+                "answering http-01 challenges, redirecting the rest to https"
+            );
+            let routes = http01::routes(acme.tokens());
+            tokio::spawn(async move {
+                let mut shutdown = shutdown;
+                server::serve(listener, routes, &options, async move {
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                })
+                .await;
+            });
         }
         acme.spawn();
-        Ok(())
     }
 }
 

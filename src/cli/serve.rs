@@ -53,7 +53,7 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
-    let https = super::https::prepare(&config)?;
+    let mut https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     let store = Store::open(&config.store.path)
         .with_context(|| format!("opening {}", config.store.path.display()))?;
@@ -105,6 +105,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
         connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
     };
+    https.bind(&config).await?;
     let listener = server::bind(&options).await?;
     let scheme = if options.tls.is_some() {
         "https"
@@ -115,7 +116,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
     println!("listening on {scheme}://{}", listener.local_addr);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    https.start(&config, stopped).await?;
+    https.start(stopped);
     server::serve(listener, routes, &options, shutdown_signal()).await;
     let _ = stop.send(true);
     tracing::info!("stopped");

@@ -144,3 +144,40 @@ pub fn describe(der: &CertificateDer<'_>) -> Result<CertInfo, String> {
         serial: cert.raw_serial_as_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pem_pair(name: &str) -> (String, String) {
+        let c = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+        (c.cert.pem(), c.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn describes_and_publishes_expiry() {
+        let (cert, key) = pem_pair("pool.example.com");
+        let loaded = from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+        assert_eq!(loaded.info.names, vec!["pool.example.com"]);
+        assert!(loaded.info.not_after > unix_now());
+        let resolver = crate::tls::CertResolver::new();
+        assert!(!resolver.has_certificate());
+        resolver.install(loaded.clone());
+        assert!(resolver.has_certificate());
+        let left = crate::tls::seconds_until_expiry().unwrap();
+        assert!(
+            (left - (loaded.info.not_after - unix_now())).abs() <= 1,
+            "{left}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_key_of_another_certificate() {
+        let (cert, _) = pem_pair("a.example.com");
+        let (_, other_key) = pem_pair("b.example.com");
+        let err = from_pem(cert.as_bytes(), other_key.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("does not match"), "{err}");
+        let err = from_pem(b"garbage", other_key.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+    }
+}

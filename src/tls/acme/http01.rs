@@ -84,3 +84,47 @@ fn valid_host(host: &str) -> bool {
 fn plain(status: StatusCode, body: String) -> Response {
     warp::reply::with_status(body, status).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warp::http::Method;
+
+    #[test]
+    fn answers_tokens_and_redirects_the_rest() {
+        let tokens: Tokens = Arc::default();
+        tokens
+            .write()
+            .unwrap()
+            .insert("tok".into(), "tok.thumb".into());
+        let host = Some("pool.example.com");
+        let get = Method::GET;
+        let r = answer(&tokens, &get, "/.well-known/acme-challenge/tok", "", host);
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = answer(&tokens, &get, "/.well-known/acme-challenge/other", "", host);
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        for (host, path, query, location) in [
+            (
+                "pool.example.com",
+                "/v2/pool_info",
+                "a=1",
+                "https://pool.example.com/v2/pool_info?a=1",
+            ),
+            ("pool.example.com:80", "/", "", "https://pool.example.com/"),
+            (
+                "pool.example.com:8443",
+                "/x",
+                "",
+                "https://pool.example.com:8443/x",
+            ),
+        ] {
+            let r = answer(&tokens, &Method::POST, path, query, Some(host));
+            assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+            assert_eq!(r.headers()[header::LOCATION], location);
+        }
+        let r = answer(&tokens, &get, "/", "", Some("evil.com/@x"));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let r = answer(&tokens, &get, "/", "", None);
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+}
