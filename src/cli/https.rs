@@ -122,7 +122,7 @@ pub fn report(config: &Config) -> (bool, Vec<String>) {
         )
     };
     match config.acme_settings() {
-        Err(e) => return (false, vec![format!("https   ERROR: {e}")]),
+        Err(e) => (false, vec![format!("https   ERROR: {e}")]),
         Ok(Some(settings)) => {
             let (account, cert, renewal) = crate::tls::acme::stored_state(&settings);
             let mut lines = vec![format!(

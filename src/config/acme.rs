@@ -150,7 +150,6 @@ fn check_dns_name(name: &str) -> Result<(), String> {
     }
     let name = name.strip_suffix('.').unwrap_or(name);
     let labels_ok = name.len() <= 253
-        && name.contains('.')
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
@@ -161,7 +160,7 @@ fn check_dns_name(name: &str) -> Result<(), String> {
     if labels_ok {
         Ok(())
     } else {
-        Err("must be a fully qualified DNS name such as pool.example.com".into())
+        Err("must be a DNS name such as pool.example.com".into())
     }
 }
 

@@ -155,7 +155,7 @@ impl Pebble {
         let (status, body, _) = https_get(
             self.management_port,
             "localhost",
-            &[self.https_ca_der.clone()],
+            std::slice::from_ref(&self.https_ca_der),
             "/roots/0",
         )
         .ok()?;
