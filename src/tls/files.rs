@@ -75,12 +75,12 @@ pub fn spawn_reloader(resolver: Arc<CertResolver>, cert: PathBuf, key: PathBuf) 
 }
 
 #[cfg(unix)]
-type Hangup = Option<tokio::signal::unix::Signal>;
+pub(crate) type Hangup = Option<tokio::signal::unix::Signal>;
 #[cfg(not(unix))]
-type Hangup = ();
+pub(crate) type Hangup = ();
 
 #[cfg(unix)]
-fn hangup_signal() -> Hangup {
+pub(crate) fn hangup_signal() -> Hangup {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::hangup()) {
         Ok(s) => Some(s),
@@ -92,10 +92,10 @@ fn hangup_signal() -> Hangup {
 }
 
 #[cfg(not(unix))]
-fn hangup_signal() -> Hangup {}
+pub(crate) fn hangup_signal() -> Hangup {}
 
 #[cfg(unix)]
-async fn next_hangup(hangup: &mut Hangup) {
+pub(crate) async fn next_hangup(hangup: &mut Hangup) {
     match hangup {
         Some(s) => {
             if s.recv().await.is_none() {
@@ -107,6 +107,6 @@ async fn next_hangup(hangup: &mut Hangup) {
 }
 
 #[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangup) {
+pub(crate) async fn next_hangup(_: &mut Hangup) {
     std::future::pending().await
 }

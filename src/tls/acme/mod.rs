@@ -46,7 +46,7 @@ impl Acme {
         settings: AcmeSettings,
         resolver: Arc<CertResolver>,
     ) -> Result<Self, StartError> {
-        let storage = Storage::open(&settings.dir)?;
+        let storage = Storage::open(&settings.dir, &settings.directory)?;
         let extra_roots = match &settings.directory_ca {
             None => Vec::new(),
             Some(path) => {
@@ -122,7 +122,7 @@ fn covers(info: &CertInfo, domains: &[String]) -> bool {
 /// What `check` shows of ACME without touching the directory: the stored account's URL, the stored
 /// certificate (when it covers the configured names) and when it is due for renewal.
 pub fn stored_state(settings: &AcmeSettings) -> (Option<String>, Option<CertInfo>, Option<i64>) {
-    let storage = Storage::existing(&settings.dir);
+    let storage = Storage::existing(&settings.dir, &settings.directory);
     let account = storage
         .load_account()
         .filter(|a| a.directory == settings.directory)
@@ -150,6 +150,8 @@ fn renew_at(info: &CertInfo, settings: &AcmeSettings) -> i64 {
 
 async fn run(issuer: Arc<Issuer>) {
     let settings = issuer.settings.clone();
+    // SIGHUP (as for certificate files) makes the pool look at its certificate again at once.
+    let mut hangup = crate::tls::files::hangup_signal();
     let mut pause = RETRY_FIRST;
     let mut attempt: u32 = 0;
     // A certificate issued in this loop that is already due (renew_before_days longer than the CA's
@@ -171,7 +173,7 @@ async fn run(issuer: Arc<Issuer>) {
                     "certificate valid; renewal due in {} days",
                     (due - now) / 86_400
                 );
-                tokio::time::sleep(wait).await;
+                wait_or_hangup(wait, &mut hangup).await;
                 continue;
             }
             if just_issued {
@@ -184,7 +186,7 @@ async fn run(issuer: Arc<Issuer>) {
                     CHECK_EVERY.as_secs() / 3600
                 );
                 update_status(|s| s.next_renewal = Some(now + CHECK_EVERY.as_secs() as i64));
-                tokio::time::sleep(CHECK_EVERY).await;
+                wait_or_hangup(CHECK_EVERY, &mut hangup).await;
                 continue;
             }
         } else if attempt == 0 {
@@ -230,6 +232,15 @@ async fn run(issuer: Arc<Issuer>) {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(RETRY_MAX);
             }
+        }
+    }
+}
+
+async fn wait_or_hangup(wait: Duration, hangup: &mut crate::tls::files::Hangup) {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = crate::tls::files::next_hangup(hangup) => {
+            tracing::info!("SIGHUP: checking the ACME certificate now");
         }
     }
 }

@@ -1,12 +1,13 @@
 //! The ACME directory on disk: the account (its key and URL, per ACME directory) and the current certificate
-//! with its key in one file, so a crash never leaves a chain beside a key it does not match. The directory is
+//! with its key in one file, so a crash never leaves a chain beside a key it does not match. The certificate
+//! file is named after the CA's directory URL, so moving from staging to production never serves a staging
+//! certificate. The directory is
 //! owner-only (0700) and every file in it 0600, whatever the umask; files are replaced atomically.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const ACCOUNT_FILE: &str = "account.json";
-const CERT_FILE: &str = "certificate.pem";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {source} ([acme] dir)")]
@@ -25,6 +26,14 @@ pub struct SavedAccount {
 #[derive(Debug, Clone)]
 pub struct Storage {
     dir: PathBuf,
+    cert_file: String,
+}
+
+/// `certificate-<first 8 bytes of SHA-256 of the directory URL, hex>.pem`.
+fn cert_file(directory: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(directory.as_bytes());
+    format!("certificate-{}.pem", hex::encode(&digest[..8]))
 }
 
 fn err(path: &Path, source: std::io::Error) -> StorageError {
@@ -36,18 +45,24 @@ fn err(path: &Path, source: std::io::Error) -> StorageError {
 
 impl Storage {
     /// Creates the directory if needed and makes it owner-only.
-    pub fn open(dir: &Path) -> Result<Self, StorageError> {
+    pub fn open(dir: &Path, directory: &str) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
         restrict(dir, 0o700).map_err(|e| err(dir, e))?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-        })
+        // Files left with wider modes (copied in by hand) are narrowed too.
+        for entry in std::fs::read_dir(dir).map_err(|e| err(dir, e))?.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                restrict(&path, 0o600).map_err(|e| err(&path, e))?;
+            }
+        }
+        Ok(Self::existing(dir, directory))
     }
 
     /// The directory as it is, without creating or changing it (for `check`).
-    pub fn existing(dir: &Path) -> Self {
+    pub fn existing(dir: &Path, directory: &str) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            cert_file: cert_file(directory),
         }
     }
 
@@ -72,7 +87,7 @@ impl Storage {
 
     /// The stored certificate chain and key (PEM), if any.
     pub fn load_certificate(&self) -> Option<Vec<u8>> {
-        std::fs::read(self.dir.join(CERT_FILE)).ok()
+        std::fs::read(self.dir.join(&self.cert_file)).ok()
     }
 
     pub fn save_certificate(&self, chain_pem: &str, key_pem: &str) -> Result<(), StorageError> {
@@ -80,7 +95,7 @@ impl Storage {
         both.push_str(key_pem.trim_end());
         both.push('\n');
         both.push_str(chain_pem);
-        self.write(CERT_FILE, both.as_bytes())
+        self.write(&self.cert_file, both.as_bytes())
     }
 
     /// Writes a temporary file with mode 0600 and renames it over `name`.
@@ -112,4 +127,34 @@ fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn restrict(_: &Path, _: u32) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificates_are_kept_per_ca_and_owner_only() {
+        let dir =
+            std::env::temp_dir().join(format!("chia-pool-acme-storage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let staging = Storage::open(&dir, "https://staging.example/dir").unwrap();
+        staging.save_certificate("CHAIN\n", "KEY\n").unwrap();
+        assert_eq!(staging.load_certificate().unwrap(), b"KEY\nCHAIN\n");
+        let production = Storage::open(&dir, "https://production.example/dir").unwrap();
+        assert!(
+            production.load_certificate().is_none(),
+            "a staging certificate is not production's"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700);
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                assert_eq!(mode(&entry.path()), 0o600);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
