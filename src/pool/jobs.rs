@@ -1,4 +1,5 @@
-//! Background jobs of the pool: confirming partials after the delay and following members' PlotNFTs.
+//! Background jobs of the pool: confirming partials after the delay (see `confirm`) and following members'
+//! PlotNFTs.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,13 +11,10 @@ use crate::chia::plotnft::PlotNft;
 use crate::chia::puzzles::PlotNftState;
 use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
 
+use super::confirm::Confirmer;
 use super::farmers::public_key;
-use super::{unix_now_ms, Pool};
+use super::Pool;
 
-/// Partials settled per write.
-const CONFIRM_BATCH: usize = 1000;
-/// Settled partials are kept this long for duplicate detection and statistics.
-const PARTIAL_RETENTION_MS: u64 = 24 * 3_600_000;
 /// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
 const MAX_HOPS: usize = 32;
 
@@ -27,11 +25,16 @@ pub fn spawn(pool: &Pool) {
         Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
     tokio::spawn(async move {
+        let mut confirmer = Confirmer::new();
         loop {
-            match confirm_partials(&p).await {
-                Ok((confirmed, rejected)) if confirmed + rejected > 0 => {
-                    tracing::info!(confirmed, rejected, "partials settled")
-                }
+            match confirmer.run(&p).await {
+                Ok(s) if s.confirmed + s.rejected > 0 => tracing::info!(
+                    confirmed = s.confirmed,
+                    rejected = s.rejected,
+                    undecided = s.undecided,
+                    node_calls = s.node_calls,
+                    "partials settled"
+                ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!("partial confirmation paused: {e}"),
             }
@@ -51,101 +54,6 @@ pub fn spawn(pool: &Pool) {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
-}
-
-/// Settles partials older than the confirmation delay: confirmed (points credited) when their signage point is
-/// still on chain, rejected when it was reverted. Returns (confirmed, rejected).
-pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
-    let delay_ms = pool
-        .config()
-        .partials
-        .confirmation_delay_secs
-        .saturating_mul(1000);
-    let cutoff = unix_now_ms().saturating_sub(delay_ms);
-    let (mut confirmed, mut rejected) = (0, 0);
-    loop {
-        let pending = {
-            let txn = pool.store().read().map_err(|e| e.to_string())?;
-            store::partials::pending_before(&txn, cutoff, CONFIRM_BATCH)
-                .map_err(|e| e.to_string())?
-        };
-        if pending.is_empty() {
-            break;
-        }
-        let mut verdicts: HashMap<([u8; 32], bool), bool> = HashMap::new();
-        let mut settled = Vec::with_capacity(pending.len());
-        for (key, partial) in &pending {
-            let sp = (partial.sp_hash, partial.end_of_sub_slot);
-            let on_chain = match verdicts.get(&sp) {
-                Some(&v) => v,
-                None => {
-                    let v = still_on_chain(
-                        pool,
-                        partial.sp_hash,
-                        partial.challenge_hash,
-                        partial.end_of_sub_slot,
-                    )
-                    .await?;
-                    verdicts.insert(sp, v);
-                    v
-                }
-            };
-            settled.push((*key, on_chain));
-        }
-        let count = settled.len();
-        let (c, r) = pool
-            .store()
-            .write(move |txn| {
-                let (mut c, mut r) = (0u64, 0u64);
-                for (key, ok) in settled {
-                    if store::partials::settle(txn, key, ok)? {
-                        if ok {
-                            c += 1
-                        } else {
-                            r += 1
-                        }
-                    }
-                }
-                Ok((c, r))
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        confirmed += c;
-        rejected += r;
-        if count < CONFIRM_BATCH {
-            break;
-        }
-    }
-    let prune_before = unix_now_ms().saturating_sub(PARTIAL_RETENTION_MS);
-    pool.store()
-        .write(move |txn| store::partials::prune_before(txn, prune_before, 10_000))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((confirmed, rejected))
-}
-
-/// Whether a signage point is still on the main chain. When the node's signage point cache (about 78 minutes)
-/// has forgotten it, the end of sub-slot that opened its slot (kept about 8 hours) answers instead; past that a
-/// reorg is out of the question and the partial, valid when accepted, stands.
-async fn still_on_chain(
-    pool: &Pool,
-    sp_hash: [u8; 32],
-    challenge: [u8; 32],
-    eos: bool,
-) -> Result<bool, String> {
-    let cache = pool.chain().signage_points();
-    let sp = cache
-        .recheck(Bytes32::new(sp_hash), eos)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(sp) = sp {
-        return Ok(!sp.reverted);
-    }
-    let slot = cache
-        .recheck(Bytes32::new(challenge), true)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(slot.is_none_or(|s| !s.reverted))
 }
 
 /// Follows every member's PlotNFT from its last known coin through the spends since, updating membership:

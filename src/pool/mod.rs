@@ -3,6 +3,7 @@
 //!
 //! Handlers call `Pool`; `Pool` calls the store and the chain client; nothing here speaks HTTP.
 
+pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
 pub mod jobs;
