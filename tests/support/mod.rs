@@ -32,6 +32,7 @@
 pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
+pub mod node_2_7_5;
 pub mod farmer;
 pub mod plotnft_chain;
 pub mod plots;
