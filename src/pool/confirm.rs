@@ -12,6 +12,7 @@ use chia_protocol::Bytes32;
 
 use crate::chain::blocks::{Anchor, RecentBlocks};
 use crate::chain::error::ChainError;
+use crate::chain::signage::SpInfo;
 use crate::store::rejections::{self, RejectReason, Rejection};
 use crate::store::{self, PartialRecord, StoreError};
 
@@ -123,6 +124,18 @@ pub fn judge(
                 not_found(RejectReason::SubSlotNotOnChain)
             }
         }
+    }
+}
+
+/// What to look for: a signage point by its reward chain challenge, an end of sub-slot by its hash.
+fn target_of(sp: &SpInfo, eos: bool) -> Option<Target> {
+    match sp.rc_challenge {
+        Some(rc_challenge) if !eos => Some(Target::SignagePoint {
+            rc_challenge,
+            cc_iterations: sp.cc_iterations,
+        }),
+        _ if eos => Some(Target::SubSlot(sp.sp_hash)),
+        _ => None,
     }
 }
 
@@ -268,7 +281,9 @@ impl Confirmer {
             .await?)
     }
 
-    /// The verdict for one signage point or end of sub-slot, and the node calls it took.
+    /// The verdict for one signage point or end of sub-slot, and the node calls it took. What the cache learned
+    /// when the partial came is judged first (no node call); only a revert is checked with the node, whose
+    /// current record may follow a newer fork and whose `reverted: false` means it is on its chain.
     async fn verdict(
         &self,
         pool: &Pool,
@@ -278,20 +293,21 @@ impl Confirmer {
         let cache = pool.chain().signage_points();
         let sp_hash = Bytes32::new(partial.sp_hash);
         let eos = partial.end_of_sub_slot;
+        if let Some(target) = cache
+            .cached(sp_hash, eos)
+            .and_then(|s| target_of(&s, eos))
+        {
+            let verdict = self.judge(pool, target, arrived_ms);
+            if !matches!(verdict, Verdict::Reverted(_)) {
+                return Ok((verdict, 0));
+            }
+        }
         let mut calls = 1;
-        // The node's current record (its reward chain challenge may be that of a newer fork); else ours.
         let fresh = cache.recheck(sp_hash, eos).await?;
         let hint = fresh.as_ref().map(|s| s.reverted);
         let known = fresh.or_else(|| cache.cached(sp_hash, eos));
-        let (target, hint) = match known.and_then(|s| s.rc_challenge.map(|rc| (rc, s.cc_iterations))) {
-            Some((rc_challenge, cc_iterations)) => (
-                Target::SignagePoint {
-                    rc_challenge,
-                    cc_iterations,
-                },
-                hint,
-            ),
-            None if eos => (Target::SubSlot(sp_hash), hint),
+        let (target, hint) = match known.and_then(|s| target_of(&s, eos)) {
+            Some(target) => (target, hint),
             None => {
                 // Forgotten by both: the end of sub-slot that opened its slot.
                 calls += 1;
@@ -300,15 +316,18 @@ impl Confirmer {
                 (Target::SubSlot(slot), slot_hint)
             }
         };
+        Ok((with_hint(self.judge(pool, target, arrived_ms), hint), calls))
+    }
+
+    fn judge(&self, pool: &Pool, target: Target, arrived_ms: u64) -> Verdict {
         let constants = pool.constants();
-        let verdict = judge(
+        judge(
             &self.blocks,
             constants.num_sps_sub_slot,
             constants.genesis_challenge,
             target,
             arrived_ms,
-        );
-        Ok((with_hint(verdict, hint), calls))
+        )
     }
 
     /// Warns when the share of partials rejected at confirmation crosses the threshold or keeps rising.
