@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chia_protocol::{Bytes32, Coin, CoinRecord};
+use chia_protocol::{Bytes32, CoinRecord};
 
 use crate::chain::node::CoinQuery;
 use crate::chia::plotnft::PlotNft;
@@ -13,6 +13,7 @@ use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
 
 use super::confirm::Confirmer;
 use super::farmers::public_key;
+use super::relocate::{relocate, Misses};
 use super::Pool;
 
 /// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
@@ -45,8 +46,9 @@ pub fn spawn(pool: &Pool) {
     let p = pool.clone();
     tokio::spawn(async move {
         let mut peaks = p.chain().subscribe_peak();
+        let mut misses = Misses::default();
         loop {
-            if let Err(e) = track_singletons(&p).await {
+            if let Err(e) = track_singletons(&p, &mut misses).await {
                 tracing::warn!("PlotNFT tracking paused: {e}");
             }
             let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
@@ -60,7 +62,7 @@ pub fn spawn(pool: &Pool) {
 /// pooling to us, leaving (waiting room), or left. All current coins are looked up in one (chunked) query; a
 /// spend is acted on once it is `confirmation_depth` blocks deep. The height of the last complete run is kept
 /// in the database.
-pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
+pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), String> {
     let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
     let farmers: Vec<FarmerRecord> = {
         let txn = pool.store().read().map_err(|e| e.to_string())?;
@@ -87,9 +89,13 @@ pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
         let Some(current) = farmer.singleton.as_ref() else {
             continue;
         };
-        let update = match records.get(&Bytes32::new(current.coin_id)) {
+        let known = records.get(&Bytes32::new(current.coin_id));
+        if known.is_some() {
+            misses.found(&farmer.launcher_id);
+        }
+        let update = match known {
             // Gone from the chain (a reorg): look the PlotNFT up again by its puzzle hashes.
-            None => relocate(pool, farmer).await,
+            None => relocate(pool, farmer, peak.height, misses).await,
             Some(r) if r.spent_block_index == 0 => Ok(None),
             Some(r) if r.spent_block_index.saturating_add(depth) > peak.height => Ok(None),
             Some(r) => follow(pool, farmer, *r, peak.height, depth).await,
@@ -207,63 +213,4 @@ async fn follow(
         }
     }
     Ok(Some((membership, singleton)))
-}
-
-/// After a reorg removed the known coin: the unspent PlotNFT coin at our pooling or exiting puzzle hash.
-async fn relocate(
-    pool: &Pool,
-    farmer: &FarmerRecord,
-) -> Result<Option<(Membership, SingletonRecord)>, String> {
-    let launcher_id = Bytes32::new(farmer.launcher_id);
-    let key = public_key(farmer).map_err(|e| e.message)?;
-    let puzzles = pool
-        .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
-    let hash = |s| puzzles.puzzle_hash(s).map_err(|e| e.to_string());
-    let (pooling, exiting) = (hash(PlotNftState::Pooling)?, hash(PlotNftState::Exiting)?);
-    let records = pool
-        .chain()
-        .coin_records_by_puzzle_hashes(&[pooling, exiting], CoinQuery::unspent())
-        .await
-        .map_err(|e| e.to_string())?;
-    let found = records.iter().find(|r| r.coin.amount % 2 == 1);
-    let Some(record) = found else {
-        return Ok(Some((
-            Membership::Left,
-            farmer
-                .singleton
-                .clone()
-                .unwrap_or_else(|| empty_singleton(farmer)),
-        )));
-    };
-    let coin: &Coin = &record.coin;
-    let leaving = coin.puzzle_hash == exiting;
-    Ok(Some((
-        if leaving {
-            Membership::Leaving
-        } else {
-            Membership::Pooling
-        },
-        SingletonRecord {
-            coin_id: coin.coin_id().to_bytes(),
-            parent_coin_id: coin.parent_coin_info.to_bytes(),
-            puzzle_hash: coin.puzzle_hash.to_bytes(),
-            created_height: record.confirmed_block_index,
-            exit_height: leaving.then(|| {
-                record
-                    .confirmed_block_index
-                    .saturating_add(pool.settings().plotnft_pool.heightlock)
-            }),
-        },
-    )))
-}
-
-fn empty_singleton(farmer: &FarmerRecord) -> SingletonRecord {
-    SingletonRecord {
-        coin_id: [0; 32],
-        parent_coin_id: [0; 32],
-        puzzle_hash: farmer.reward_puzzle_hash,
-        created_height: 0,
-        exit_height: None,
-    }
 }

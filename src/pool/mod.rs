@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
+pub mod relocate;
 pub mod tokens;
 pub mod verifier;
 
