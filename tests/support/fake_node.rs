@@ -99,6 +99,8 @@ pub struct NodeState {
     pub current_rc: Bytes32,
     pub slot_rc: Bytes32,
     pub pending_slots: Vec<(Bytes32, Bytes32)>,
+    /// Each `get_blockchain_state` answer waits this long first (other endpoints are not held up).
+    pub blockchain_state_delay: Option<std::time::Duration>,
 }
 
 pub fn now_secs() -> f64 {
@@ -141,6 +143,7 @@ impl NodeState {
             current_rc: Bytes32::default(),
             slot_rc: Bytes32::default(),
             pending_slots: Vec::new(),
+            blockchain_state_delay: None,
         };
         state.current_challenge = state.fresh();
         state.slot_rc = state.fresh();
@@ -613,6 +616,11 @@ pub struct NodeHandler(pub Arc<Mutex<NodeState>>);
 
 impl Handler for NodeHandler {
     fn handle(&self, endpoint: &str, body: &Value) -> Option<Result<Value, RpcFailure>> {
+        // A slow `get_blockchain_state` (as a busy node's) delays only itself.
+        let delay = self.0.lock().ok()?.blockchain_state_delay;
+        if let (Some(delay), "get_blockchain_state") = (delay, endpoint) {
+            std::thread::sleep(delay);
+        }
         self.0.lock().ok()?.handle(endpoint, body)
     }
 }
