@@ -153,6 +153,16 @@ impl RecentBlocks {
         }
     }
 
+    /// A window of these blocks (for tests and benchmarks; `refresh` is the way to follow a node).
+    pub fn from_blocks(blocks: impl IntoIterator<Item = BlockInfo>) -> Self {
+        let mut window = Self {
+            by_height: blocks.into_iter().map(|b| (b.height, b)).collect(),
+            ..Self::default()
+        };
+        window.rebuild_index();
+        window
+    }
+
     pub fn get(&self, height: u32) -> Option<&BlockInfo> {
         self.by_height.get(&height)
     }
