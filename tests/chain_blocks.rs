@@ -28,7 +28,10 @@ async fn the_window_follows_the_chain_in_few_calls() {
     let mut window = RecentBlocks::new();
 
     let (height, hash) = peak();
-    let n = window.refresh(&client, height, hash, 250).await.expect("refresh");
+    let n = window
+        .refresh(&client, height, hash, 250)
+        .await
+        .expect("refresh");
     assert_eq!((n, calls()), (3, 3), "250 blocks in ranges of 100");
     assert_eq!(window.len(), 250);
     assert_eq!(window.lowest().map(|b| b.height), Some(height - 249));
@@ -61,5 +64,8 @@ async fn the_window_follows_the_chain_in_few_calls() {
             .reward_anchor(&b.reward_infusion_new_challenge)
             .is_some());
     }
-    assert!(node.blocks.iter().any(|b| b.overflow), "overflow blocks covered");
+    assert!(
+        node.blocks.iter().any(|b| b.overflow),
+        "overflow blocks covered"
+    );
 }

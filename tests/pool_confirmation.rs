@@ -57,7 +57,10 @@ fn proof_at(
             }
         }
     }
-    panic!("no proof at signage point index {from} or later (slots {:?})", slots.0);
+    panic!(
+        "no proof at signage point index {from} or later (slots {:?})",
+        slots.0
+    );
 }
 
 /// New slots until the plot has a proof at one's end of sub-slot (index 0): returns the slots and the proof.
@@ -149,7 +152,14 @@ async fn honest_partials_keep_their_points_and_reorged_ones_are_rejected_with_a_
         .add_block_at(true, u64::from(ik) * INTERVAL + INTERVAL / 2);
     let (_, sp_x, pos_x) = proof_at(&chain, &plot, &constants, &slots, ik + 1);
     let requests = [
-        eos_partial(launcher, challenge, eos_pos, &plot.plot_sk, &auth_sk, &token),
+        eos_partial(
+            launcher,
+            challenge,
+            eos_pos,
+            &plot.plot_sk,
+            &auth_sk,
+            &token,
+        ),
         signed_partial(launcher, sp_a, pos_a, &plot.plot_sk, &auth_sk, &token),
         signed_partial(launcher, sp_k, pos_k, &plot.plot_sk, &auth_sk, &token),
         signed_partial(launcher, sp_x, pos_x, &plot.plot_sk, &auth_sk, &token),
@@ -232,7 +242,11 @@ async fn honest_partials_keep_their_points_and_reorged_ones_are_rejected_with_a_
     let pending = store::partials::pending_before(&txn, u64::MAX, 100).expect("pending");
     drop(txn);
     db.close();
-    assert!(settled, "points never reached 3: {} ({stats:?})", farmer.points);
+    assert!(
+        settled,
+        "points never reached 3: {} ({stats:?})",
+        farmer.points
+    );
     assert!(pending.is_empty(), "all settled");
     assert_eq!(farmer.points, 3, "EOS, A and K credited");
     assert_eq!((stats.confirmed, stats.rejected), (3, 2), "{stats:?}");
@@ -251,7 +265,11 @@ async fn honest_partials_keep_their_points_and_reorged_ones_are_rejected_with_a_
         .arg(&pool.config)
         .output()
         .expect("run chia-pool partials");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 confirmed, 2 rejected"), "{text}");
     assert!(text.contains(&hex::encode(launcher)), "{text}");

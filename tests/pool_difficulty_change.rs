@@ -111,7 +111,10 @@ async fn a_burst_across_a_difficulty_change_is_credited_at_its_difficulty() {
     .await;
     let (sp3, mut late) = proofs_at(1);
     let v = tokio::task::block_in_place(|| post(&url, &partial(sp3, late.remove(0))));
-    assert_eq!(v["error_code"], 5, "not good enough at the new difficulty: {v}");
+    assert_eq!(
+        v["error_code"], 5,
+        "not good enough at the new difficulty: {v}"
+    );
 
     // Each of the three accepted partials counts at difficulty 1.
     let farmer_url = format!(

@@ -37,16 +37,18 @@ async fn jobs_start_without_a_no_blocks_alarm() {
     let mut ready_at = None;
     let deadline = Instant::now() + Duration::from_secs(60);
     // The fake node answers on this runtime's workers: wait without holding one.
-    tokio::task::block_in_place(|| while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            if line.contains("node ready") {
-                ready_at = Some(Instant::now());
+    tokio::task::block_in_place(|| {
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+                if line.contains("node ready") {
+                    ready_at = Some(Instant::now());
+                }
+                log.push(line);
             }
-            log.push(line);
-        }
-        // Watch the jobs for a while after the node was ready (several slow peak polls).
-        if ready_at.is_some_and(|t| t.elapsed() > Duration::from_secs(6)) {
-            break;
+            // Watch the jobs for a while after the node was ready (several slow peak polls).
+            if ready_at.is_some_and(|t| t.elapsed() > Duration::from_secs(6)) {
+                break;
+            }
         }
     });
     let _ = child.kill();

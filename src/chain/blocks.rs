@@ -138,8 +138,10 @@ impl RecentBlocks {
         self.rewards.clear();
         self.challenges.clear();
         for (&height, block) in &self.by_height {
-            self.rewards
-                .insert(block.reward_infusion_new_challenge, Anchor::Infusion { height });
+            self.rewards.insert(
+                block.reward_infusion_new_challenge,
+                Anchor::Infusion { height },
+            );
             if let Some(hashes) = &block.finished_reward_slot_hashes {
                 for (i, h) in hashes.iter().enumerate() {
                     let last = i + 1 == hashes.len();

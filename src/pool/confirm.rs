@@ -55,7 +55,10 @@ pub enum Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// A signage point: its reward chain challenge and its iterations into the sub-slot.
-    SignagePoint { rc_challenge: Bytes32, cc_iterations: u64 },
+    SignagePoint {
+        rc_challenge: Bytes32,
+        cc_iterations: u64,
+    },
     /// An end of sub-slot by its challenge chain hash (also the fallback for a signage point whose reward
     /// chain challenge is no longer known: the end of sub-slot that opened its slot).
     SubSlot(Bytes32),
@@ -74,9 +77,9 @@ pub fn judge(
 ) -> Verdict {
     let not_found = |reason| {
         let covered = blocks.lowest().is_some_and(|b| b.height == 0)
-            || blocks
-                .oldest_timestamp()
-                .is_some_and(|t| t.saturating_mul(1000).saturating_add(COVER_MARGIN_MS) < arrived_ms);
+            || blocks.oldest_timestamp().is_some_and(|t| {
+                t.saturating_mul(1000).saturating_add(COVER_MARGIN_MS) < arrived_ms
+            });
         if covered {
             Verdict::Reverted(reason)
         } else {
@@ -92,8 +95,8 @@ pub fn judge(
                 let (Some(block), next) = (blocks.get(height), blocks.get(height + 1)) else {
                     return Verdict::Unknown;
                 };
-                let sp_total = block.ip_sub_slot_total_iters(num_sps_sub_slot)
-                    + u128::from(cc_iterations);
+                let sp_total =
+                    block.ip_sub_slot_total_iters(num_sps_sub_slot) + u128::from(cc_iterations);
                 match next {
                     Some(next) if sp_total > next.total_iters => {
                         Verdict::Reverted(RejectReason::BlockReplaced)
@@ -105,8 +108,8 @@ pub fn judge(
                 let Some(block) = blocks.get(height) else {
                     return Verdict::Unknown;
                 };
-                let sp_total = block.ip_sub_slot_total_iters(num_sps_sub_slot)
-                    + u128::from(cc_iterations);
+                let sp_total =
+                    block.ip_sub_slot_total_iters(num_sps_sub_slot) + u128::from(cc_iterations);
                 if sp_total > block.total_iters {
                     Verdict::Reverted(RejectReason::BlockReplaced)
                 } else {
@@ -260,7 +263,7 @@ impl Confirmer {
         }
         let excess = self.outcomes.len().saturating_sub(SHARE_WINDOW);
         self.outcomes.drain(..excess);
-        self.warn_if_rising();
+        let _ = self.warn_if_rising();
         let prune_before = unix_now_ms().saturating_sub(PARTIAL_RETENTION_MS);
         pool.store()
             .write(move |txn| store::partials::prune_before(txn, prune_before, 10_000))
@@ -293,10 +296,7 @@ impl Confirmer {
         let cache = pool.chain().signage_points();
         let sp_hash = Bytes32::new(partial.sp_hash);
         let eos = partial.end_of_sub_slot;
-        if let Some(target) = cache
-            .cached(sp_hash, eos)
-            .and_then(|s| target_of(&s, eos))
-        {
+        if let Some(target) = cache.cached(sp_hash, eos).and_then(|s| target_of(&s, eos)) {
             let verdict = self.judge(pool, target, arrived_ms);
             if !matches!(verdict, Verdict::Reverted(_)) {
                 return Ok((verdict, 0));
@@ -330,17 +330,18 @@ impl Confirmer {
         )
     }
 
-    /// Warns when the share of partials rejected at confirmation crosses the threshold or keeps rising.
-    fn warn_if_rising(&mut self) {
+    /// Warns when the share of partials rejected at confirmation crosses the threshold or keeps rising (by
+    /// half again since the last warning). Returns the share warned about, per mille.
+    fn warn_if_rising(&mut self) -> Option<usize> {
         let n = self.outcomes.len();
         if n < SHARE_MIN_SAMPLE {
-            return;
+            return None;
         }
         let rejected = self.outcomes.iter().filter(|ok| !**ok).count();
         let per_mille = rejected * 1000 / n;
         if per_mille < WARN_PER_MILLE {
             self.warned_at = None;
-            return;
+            return None;
         }
         if self.warned_at.is_none_or(|w| per_mille >= w + w / 2) {
             tracing::warn!(
@@ -351,6 +352,12 @@ impl Confirmer {
                 per_mille % 10
             );
             self.warned_at = Some(per_mille);
+            return Some(per_mille);
         }
+        None
     }
 }
+
+#[cfg(test)]
+#[path = "confirm_tests.rs"]
+mod tests;

@@ -83,7 +83,9 @@ pub const CHANGE_GRACE_MS: u64 = 5_000;
 /// difficulty than `current` is the partial whose answer changed it.
 pub fn difficulty_at_signage_point(current: u64, recent: &[(u64, u64)], sp_time_ms: u64) -> u64 {
     match recent.iter().rev().find(|&&(_, d)| d != current) {
-        Some(&(changed_ms, previous)) if sp_time_ms < changed_ms.saturating_add(CHANGE_GRACE_MS) => {
+        Some(&(changed_ms, previous))
+            if sp_time_ms < changed_ms.saturating_add(CHANGE_GRACE_MS) =>
+        {
             previous
         }
         _ => current,
@@ -173,10 +175,7 @@ mod tests {
         assert_eq!(difficulty_at_signage_point(400, &recent[2..], 1), 400);
         assert_eq!(difficulty_at_signage_point(400, &[], 1), 400);
         // A decrease works the same way.
-        assert_eq!(
-            difficulty_at_signage_point(25, &[(5_000, 100)], 4_000),
-            100
-        );
+        assert_eq!(difficulty_at_signage_point(25, &[(5_000, 100)], 4_000), 100);
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub enum RejectReason {
 impl std::fmt::Display for RejectReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::BlockReplaced => "a block infused before its signage point was replaced by a reorg",
+            Self::BlockReplaced => {
+                "a block infused before its signage point was replaced by a reorg"
+            }
             Self::SignagePointNotOnChain => {
                 "its signage point follows a block or sub-slot that is not on the chain (reorg)"
             }

@@ -32,8 +32,8 @@
 pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
-pub mod node_2_7_5;
 pub mod farmer;
+pub mod node_2_7_5;
 pub mod plotnft_chain;
 pub mod plots;
 pub mod pool_process;

@@ -27,9 +27,7 @@ impl NodeState {
     pub(super) fn push_block(&mut self, transaction_block: bool, ip: Option<u64>) -> u32 {
         let ssi = self.sub_slot_iters;
         let interval = ssi / 64;
-        let mut ip = ip
-            .unwrap_or(self.slot_pos + interval / 2)
-            .min(ssi - 1);
+        let mut ip = ip.unwrap_or(self.slot_pos + interval / 2).min(ssi - 1);
         if ip % interval == 0 {
             ip += 1;
         }
@@ -132,7 +130,8 @@ impl NodeState {
             let curr = &self.blocks[height];
             let sp_total =
                 u128::from(sp.cc_vdf.number_of_iterations) + ip_sub_slot_total_iters(curr);
-            let after_next = |next: Option<&FakeBlock>| next.is_some_and(|n| sp_total > n.total_iters);
+            let after_next =
+                |next: Option<&FakeBlock>| next.is_some_and(|n| sp_total > n.total_iters);
             if curr.reward_infusion_new_challenge == rc_challenge {
                 return after_next(next);
             }
