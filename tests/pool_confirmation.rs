@@ -2,7 +2,8 @@
 //! signage points before and after the first block of a sub-slot and an end-of-sub-slot partial keep their
 //! points although the node calls the first "reverted"; a reorg that removes the block a signage point
 //! follows, and one that puts a new block before a signage point that followed an end of sub-slot, reject
-//! those partials with the reason recorded; a signage point the reorg did not touch keeps its points.
+//! those partials with the reason recorded; a signage point the reorg did not touch keeps its points. At
+//! arrival too, a signage point the node calls reverted is refused only when the chain shows it.
 
 mod support;
 
@@ -274,4 +275,67 @@ async fn honest_partials_keep_their_points_and_reorged_ones_are_rejected_with_a_
     assert!(text.contains("3 confirmed, 2 rejected"), "{text}");
     assert!(text.contains(&hex::encode(launcher)), "{text}");
     assert!(text.contains("replaced by a reorg"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signage_point_the_node_calls_reverted_is_accepted_when_on_chain() {
+    let chain = FakeChain::start().await;
+    let constants = support::farmer::use_small_plot_constants(&chain);
+    let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start(
+            &chain,
+            &pool_lines,
+            "[partials]\ntime_limit_secs = 120\npartials_target = 1000\n",
+        )
+    });
+    let base = pool.base_url.clone();
+    let auth_sk = SecretKey::from_seed(&[62; 32]);
+    let launcher = Bytes32::new([62; 32]);
+    let token = tokio::task::block_in_place(|| {
+        support::farmer::join_pool(
+            &chain,
+            &ureq::agent(),
+            &base,
+            launcher,
+            &auth_sk,
+            Bytes32::new(TARGET),
+        )
+    });
+    let plot = tokio::task::block_in_place(|| TestPlot::create(reward_puzzle_hash(launcher), 0));
+    let slots = {
+        let mut node = chain.node_state();
+        let c0 = node.current_challenge;
+        let c1 = node.new_slot(None);
+        Slots([c0, c1, node.new_slot(None)])
+    };
+    // A signage point of a sub-slot without blocks, then the chain moves on to the next sub-slot, whose first
+    // block includes this one: on chain, but out of the node's store, so 2.7.5 calls it reverted.
+    let (_, sp, pos) = proof_at(&chain, &plot, &constants, &slots, 1);
+    let on_chain = signed_partial(launcher, sp, pos, &plot.plot_sk, &auth_sk, &token);
+    {
+        let mut node = chain.node_state();
+        node.new_slot(None);
+        node.add_block(true);
+        assert!(node.sp_reverted_2_7_5(&node.signage_points[&sp]));
+    }
+    accepted(&base, &on_chain);
+
+    // One that follows a block a reorg then removed is refused (code 1, reverted).
+    let slots = Slots([slots.0[1], slots.0[2], chain.node_state().current_challenge]);
+    chain.node_state().add_block(true);
+    let (_, sp, pos) = proof_at(&chain, &plot, &constants, &slots, 1);
+    {
+        let mut node = chain.node_state();
+        node.rollback(1);
+        node.new_slot(None);
+        node.add_block(true);
+    }
+    let v = tokio::task::block_in_place(|| {
+        post(
+            &format!("{base}/v2/partial"),
+            &signed_partial(launcher, sp, pos, &plot.plot_sk, &auth_sk, &token).to_json_string(),
+        )
+    });
+    assert_eq!(v["error_code"], 1, "{v}");
 }

@@ -164,7 +164,6 @@ pub struct Settled {
 /// The confirmation job's state between runs: the block records and the recent outcomes.
 #[derive(Default)]
 pub struct Confirmer {
-    blocks: RecentBlocks,
     outcomes: VecDeque<bool>,
     warned_at: Option<usize>,
 }
@@ -194,8 +193,10 @@ impl Confirmer {
             let Some(((oldest_ms, _), _)) = pending.first() else {
                 break;
             };
+            let mut blocks = pool.recent_blocks().lock().await;
             if !refreshed {
-                settled.node_calls += self.refresh(pool, now.saturating_sub(*oldest_ms)).await?;
+                settled.node_calls +=
+                    refresh(pool, &mut blocks, now.saturating_sub(*oldest_ms)).await?;
                 refreshed = true;
             }
             let mut verdicts: HashMap<([u8; 32], bool), Verdict> = HashMap::new();
@@ -205,7 +206,7 @@ impl Confirmer {
                 let verdict = match verdicts.get(&id) {
                     Some(v) => *v,
                     None => {
-                        let (v, calls) = self.verdict(pool, partial, key.0).await?;
+                        let (v, calls) = verdict(pool, &blocks, partial, key.0).await?;
                         settled.node_calls += calls;
                         verdicts.insert(id, v);
                         v
@@ -234,6 +235,7 @@ impl Confirmer {
                 }
                 decided.push((*key, partial.launcher_id, rejection));
             }
+            drop(blocks);
             let count = decided.len();
             let outcomes = pool
                 .store()
@@ -271,65 +273,6 @@ impl Confirmer {
         Ok(settled)
     }
 
-    /// Brings the block records up to the peak, deep enough for partials `age_ms` old.
-    async fn refresh(&mut self, pool: &Pool, age_ms: u64) -> Result<u32, ConfirmError> {
-        let peak = pool.chain().synced_peak()?;
-        let blocks = age_ms / 1000 * 2 / 18 + 64;
-        let depth = u32::try_from(blocks)
-            .unwrap_or(MAX_DEPTH)
-            .clamp(MIN_DEPTH, MAX_DEPTH);
-        Ok(self
-            .blocks
-            .refresh(pool.chain(), peak.height, peak.header_hash, depth)
-            .await?)
-    }
-
-    /// The verdict for one signage point or end of sub-slot, and the node calls it took. What the cache learned
-    /// when the partial came is judged first (no node call); only a revert is checked with the node, whose
-    /// current record may follow a newer fork and whose `reverted: false` means it is on its chain.
-    async fn verdict(
-        &self,
-        pool: &Pool,
-        partial: &PartialRecord,
-        arrived_ms: u64,
-    ) -> Result<(Verdict, u32), ConfirmError> {
-        let cache = pool.chain().signage_points();
-        let sp_hash = Bytes32::new(partial.sp_hash);
-        let eos = partial.end_of_sub_slot;
-        if let Some(target) = cache.cached(sp_hash, eos).and_then(|s| target_of(&s, eos)) {
-            let verdict = self.judge(pool, target, arrived_ms);
-            if !matches!(verdict, Verdict::Reverted(_)) {
-                return Ok((verdict, 0));
-            }
-        }
-        let mut calls = 1;
-        let fresh = cache.recheck(sp_hash, eos).await?;
-        let hint = fresh.as_ref().map(|s| s.reverted);
-        let known = fresh.or_else(|| cache.cached(sp_hash, eos));
-        let (target, hint) = match known.and_then(|s| target_of(&s, eos)) {
-            Some(target) => (target, hint),
-            None => {
-                // Forgotten by both: the end of sub-slot that opened its slot.
-                calls += 1;
-                let slot = Bytes32::new(partial.challenge_hash);
-                let slot_hint = cache.recheck(slot, true).await?.map(|s| s.reverted);
-                (Target::SubSlot(slot), slot_hint)
-            }
-        };
-        Ok((with_hint(self.judge(pool, target, arrived_ms), hint), calls))
-    }
-
-    fn judge(&self, pool: &Pool, target: Target, arrived_ms: u64) -> Verdict {
-        let constants = pool.constants();
-        judge(
-            &self.blocks,
-            constants.num_sps_sub_slot,
-            constants.genesis_challenge,
-            target,
-            arrived_ms,
-        )
-    }
-
     /// Warns when the share of partials rejected at confirmation crosses the threshold or keeps rising (by
     /// half again since the last warning). Returns the share warned about, per mille.
     fn warn_if_rising(&mut self) -> Option<usize> {
@@ -356,6 +299,91 @@ impl Confirmer {
         }
         None
     }
+}
+
+/// Brings the block records up to the peak, deep enough for partials `age_ms` old.
+async fn refresh(pool: &Pool, blocks: &mut RecentBlocks, age_ms: u64) -> Result<u32, ConfirmError> {
+    let peak = pool.chain().synced_peak()?;
+    let wanted = age_ms / 1000 * 2 / 18 + 64;
+    let depth = u32::try_from(wanted)
+        .unwrap_or(MAX_DEPTH)
+        .clamp(MIN_DEPTH, MAX_DEPTH);
+    Ok(blocks
+        .refresh(pool.chain(), peak.height, peak.header_hash, depth)
+        .await?)
+}
+
+/// The verdict for one signage point or end of sub-slot, and the node calls it took. What the cache learned
+/// when the partial came is judged first (no node call); only a revert is checked with the node, whose
+/// current record may follow a newer fork and whose `reverted: false` means it is on its chain.
+async fn verdict(
+    pool: &Pool,
+    blocks: &RecentBlocks,
+    partial: &PartialRecord,
+    arrived_ms: u64,
+) -> Result<(Verdict, u32), ConfirmError> {
+    let cache = pool.chain().signage_points();
+    let sp_hash = Bytes32::new(partial.sp_hash);
+    let eos = partial.end_of_sub_slot;
+    if let Some(target) = cache.cached(sp_hash, eos).and_then(|s| target_of(&s, eos)) {
+        let verdict = judge_with(pool, blocks, target, arrived_ms);
+        if !matches!(verdict, Verdict::Reverted(_)) {
+            return Ok((verdict, 0));
+        }
+    }
+    let mut calls = 1;
+    let fresh = cache.recheck(sp_hash, eos).await?;
+    let hint = fresh.as_ref().map(|s| s.reverted);
+    let known = fresh.or_else(|| cache.cached(sp_hash, eos));
+    let (target, hint) = match known.and_then(|s| target_of(&s, eos)) {
+        Some(target) => (target, hint),
+        None => {
+            // Forgotten by both: the end of sub-slot that opened its slot.
+            calls += 1;
+            let slot = Bytes32::new(partial.challenge_hash);
+            let slot_hint = cache.recheck(slot, true).await?.map(|s| s.reverted);
+            (Target::SubSlot(slot), slot_hint)
+        }
+    };
+    Ok((
+        with_hint(judge_with(pool, blocks, target, arrived_ms), hint),
+        calls,
+    ))
+}
+
+fn judge_with(pool: &Pool, blocks: &RecentBlocks, target: Target, arrived_ms: u64) -> Verdict {
+    let constants = pool.constants();
+    judge(
+        blocks,
+        constants.num_sps_sub_slot,
+        constants.genesis_challenge,
+        target,
+        arrived_ms,
+    )
+}
+
+/// For a partial whose signage point the node calls reverted when it arrives: whether the chain shows it.
+/// 2.7.5 says "reverted" for on-chain signage points that follow an end of sub-slot once they leave its store
+/// (on a chain with few blocks, soon after they came).
+pub async fn reverted_on_chain(pool: &Pool, sp: &SpInfo) -> Result<bool, ConfirmError> {
+    let Some(target) = target_of(sp, sp.end_of_sub_slot) else {
+        return Ok(true);
+    };
+    let mut blocks = pool.recent_blocks().lock().await;
+    // The node's peak now, not the poller's: the block that took the point out of the node's store is new.
+    let Some(peak) = pool.chain().refresh_peak().await? else {
+        return Ok(true);
+    };
+    let depth = u32::try_from(blocks.len())
+        .unwrap_or(MAX_DEPTH)
+        .clamp(MIN_DEPTH, MAX_DEPTH);
+    blocks
+        .refresh(pool.chain(), peak.height, peak.header_hash, depth)
+        .await?;
+    Ok(matches!(
+        judge_with(pool, &blocks, target, unix_now_ms()),
+        Verdict::Reverted(_)
+    ))
 }
 
 #[cfg(test)]

@@ -83,6 +83,9 @@ struct Inner {
     chain: ChainClient,
     tokens: TokenAuthority,
     verifier: SignatureVerifier,
+    /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
+    /// node calls reverted.
+    blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
 }
 
 impl Pool {
@@ -103,6 +106,7 @@ impl Pool {
                 chain,
                 tokens: TokenAuthority::new(token_key, lifetime),
                 verifier,
+                blocks: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -127,6 +131,9 @@ impl Pool {
     }
     pub(crate) fn verifier(&self) -> &SignatureVerifier {
         &self.inner.verifier
+    }
+    pub(crate) fn recent_blocks(&self) -> &tokio::sync::Mutex<crate::chain::blocks::RecentBlocks> {
+        &self.inner.blocks
     }
 }
 

@@ -189,7 +189,12 @@ impl Pool {
                     ),
                 )
             })?;
-        if sp.reverted {
+        // The node's flag is only a hint (see `confirm`): the chain decides.
+        if sp.reverted
+            && super::confirm::reverted_on_chain(self, &sp)
+                .await
+                .unwrap_or(true)
+        {
             return Err(PoolError::new(
                 PoolErrorCode::RevertedSignagePoint,
                 format!("{what} 0x{} was reverted by a reorg", hex::encode(sp_hash)),
