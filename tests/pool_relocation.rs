@@ -94,11 +94,31 @@ async fn a_planted_coin_during_a_reorg_changes_no_membership() {
         let height = node.add_block(true);
         node.add_coin(exiting, 1, height);
     }
-    // A few peaks go by (fewer than the confirmation depth of 6).
+    // A few peaks go by (fewer than the confirmation depth of 6), and the pool looks the PlotNFT up again at
+    // least twice.
+    chain.node.clear_log();
     for _ in 0..3 {
         chain.node_state().add_block(true);
         tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     }
+    // (Reward forwarding asks about other puzzle hashes: count the lookups of the exiting one.)
+    let exiting_hex = hex::encode(exiting);
+    let lookups = || {
+        chain
+            .node
+            .requests()
+            .iter()
+            .filter(|r| r.endpoint == "get_coin_records_by_puzzle_hashes")
+            .filter(|r| r.body["puzzle_hashes"].to_string().contains(&exiting_hex))
+            .count()
+    };
+    for _ in 0..100 {
+        if lookups() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(lookups() >= 2, "the pool looked for the PlotNFT again");
     assert_eq!(
         tokio::task::block_in_place(|| membership(&pool, &launcher)),
         Membership::Pooling,
