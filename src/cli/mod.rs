@@ -1,6 +1,7 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
 mod https;
+mod partials;
 mod rewards;
 mod serve;
 
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::pool::tokens;
 use crate::store::{self, Store};
 
+pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;
 
