@@ -501,14 +501,16 @@ impl Config {
         if text.is_empty() {
             return Ok(None);
         }
-        decode_puzzle_hash(text).map(Some).map_err(|e: AddressError| {
-            invalid(
-                "payouts",
-                "fee_address",
-                text,
-                format!("{e}; use an xch1… address or 64 hex characters, or leave it empty"),
-            )
-        })
+        decode_puzzle_hash(text)
+            .map(Some)
+            .map_err(|e: AddressError| {
+                invalid(
+                    "payouts",
+                    "fee_address",
+                    text,
+                    format!("{e}; use an xch1… address or 64 hex characters, or leave it empty"),
+                )
+            })
     }
 
     /// The configured reward address as a puzzle hash; None when it is not set.

@@ -11,7 +11,20 @@ use crate::chia::puzzles::PlotNftState;
 use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
 
 use super::farmers::public_key;
-use super::{unix_now_ms, Pool};
+use super::{unix_now_ms, Pool, PoolError};
+
+/// Why a job run stopped (the next run tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
+    #[error(transparent)]
+    Member(#[from] PoolError),
+    #[error("a member's PlotNFT puzzle cannot be built: {0}")]
+    Puzzle(#[from] crate::chia::puzzles::PuzzleError),
+}
 
 /// Partials settled per write.
 const CONFIRM_BATCH: usize = 1000;
@@ -55,7 +68,7 @@ pub fn spawn(pool: &Pool) {
 
 /// Settles partials older than the confirmation delay: confirmed (points credited) when their signage point is
 /// still on chain, rejected when it was reverted. Returns (confirmed, rejected).
-pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
+pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), JobError> {
     let delay_ms = pool
         .config()
         .partials
@@ -65,9 +78,8 @@ pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
     let (mut confirmed, mut rejected) = (0, 0);
     loop {
         let pending = {
-            let txn = pool.store().read().map_err(|e| e.to_string())?;
-            store::partials::pending_before(&txn, cutoff, CONFIRM_BATCH)
-                .map_err(|e| e.to_string())?
+            let txn = pool.store().read()?;
+            store::partials::pending_before(&txn, cutoff, CONFIRM_BATCH)?
         };
         if pending.is_empty() {
             break;
@@ -108,8 +120,7 @@ pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
                 }
                 Ok((c, r))
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         confirmed += c;
         rejected += r;
         if count < CONFIRM_BATCH {
@@ -119,8 +130,7 @@ pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
     let prune_before = unix_now_ms().saturating_sub(PARTIAL_RETENTION_MS);
     pool.store()
         .write(move |txn| store::partials::prune_before(txn, prune_before, 10_000))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok((confirmed, rejected))
 }
 
@@ -132,19 +142,13 @@ async fn still_on_chain(
     sp_hash: [u8; 32],
     challenge: [u8; 32],
     eos: bool,
-) -> Result<bool, String> {
+) -> Result<bool, JobError> {
     let cache = pool.chain().signage_points();
-    let sp = cache
-        .recheck(Bytes32::new(sp_hash), eos)
-        .await
-        .map_err(|e| e.to_string())?;
+    let sp = cache.recheck(Bytes32::new(sp_hash), eos).await?;
     if let Some(sp) = sp {
         return Ok(!sp.reverted);
     }
-    let slot = cache
-        .recheck(Bytes32::new(challenge), true)
-        .await
-        .map_err(|e| e.to_string())?;
+    let slot = cache.recheck(Bytes32::new(challenge), true).await?;
     Ok(slot.is_none_or(|s| !s.reverted))
 }
 
@@ -152,11 +156,11 @@ async fn still_on_chain(
 /// pooling to us, leaving (waiting room), or left. All current coins are looked up in one (chunked) query; a
 /// spend is acted on once it is `confirmation_depth` blocks deep. The height of the last complete run is kept
 /// in the database.
-pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
-    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
+pub async fn track_singletons(pool: &Pool) -> Result<(), JobError> {
+    let peak = pool.chain().synced_peak()?;
     let farmers: Vec<FarmerRecord> = {
-        let txn = pool.store().read().map_err(|e| e.to_string())?;
-        store::farmers::all(&txn).map_err(|e| e.to_string())?
+        let txn = pool.store().read()?;
+        store::farmers::all(&txn)?
     };
     let followed: Vec<&FarmerRecord> = farmers
         .iter()
@@ -169,8 +173,7 @@ pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
     let records: HashMap<Bytes32, CoinRecord> = pool
         .chain()
         .coin_records_by_names(&ids, CoinQuery::all())
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .map(|r| (r.coin.coin_id(), r))
         .collect();
@@ -198,8 +201,8 @@ pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
     let height = u64::from(peak.height);
     pool.store()
         .write(move |txn| store::set_meta_u64(txn, "singletons_tracked_height", height))
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 async fn save(
@@ -207,7 +210,7 @@ async fn save(
     farmer: &FarmerRecord,
     membership: Membership,
     singleton: SingletonRecord,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     if membership == farmer.membership && Some(&singleton) == farmer.singleton.as_ref() {
         return Ok(());
     }
@@ -229,8 +232,8 @@ async fn save(
             }
             Ok(())
         })
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 /// Decodes the spends from `record` (the farmer's current coin, spent) onwards, as far as they are buried.
@@ -240,15 +243,13 @@ async fn follow(
     mut record: CoinRecord,
     peak_height: u32,
     depth: u32,
-) -> Result<Option<(Membership, SingletonRecord)>, String> {
+) -> Result<Option<(Membership, SingletonRecord)>, JobError> {
     let Some(mut singleton) = farmer.singleton.clone() else {
         return Ok(None);
     };
     let launcher_id = Bytes32::new(farmer.launcher_id);
-    let key = public_key(farmer).map_err(|e| e.message)?;
-    let puzzles = pool
-        .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
+    let key = public_key(farmer)?;
+    let puzzles = pool.member_puzzles(launcher_id, &key)?;
     let ours = pool.settings().plotnft_pool.clone();
     let mut membership = farmer.membership;
     let chain = pool.chain();
@@ -259,8 +260,7 @@ async fn follow(
         }
         let spend = chain
             .puzzle_and_solution(record.coin.coin_id(), spent_at)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let next = match PlotNft::from_parent_spend(
             &spend,
             pool.settings().genesis_challenge,
@@ -289,11 +289,7 @@ async fn follow(
         if membership == Membership::Left {
             break;
         }
-        match chain
-            .coin_record_by_name(next.coin.coin_id())
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        match chain.coin_record_by_name(next.coin.coin_id()).await? {
             Some(child) => record = child,
             None => break,
         }
@@ -305,19 +301,16 @@ async fn follow(
 async fn relocate(
     pool: &Pool,
     farmer: &FarmerRecord,
-) -> Result<Option<(Membership, SingletonRecord)>, String> {
+) -> Result<Option<(Membership, SingletonRecord)>, JobError> {
     let launcher_id = Bytes32::new(farmer.launcher_id);
-    let key = public_key(farmer).map_err(|e| e.message)?;
-    let puzzles = pool
-        .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
-    let hash = |s| puzzles.puzzle_hash(s).map_err(|e| e.to_string());
+    let key = public_key(farmer)?;
+    let puzzles = pool.member_puzzles(launcher_id, &key)?;
+    let hash = |s| puzzles.puzzle_hash(s);
     let (pooling, exiting) = (hash(PlotNftState::Pooling)?, hash(PlotNftState::Exiting)?);
     let records = pool
         .chain()
         .coin_records_by_puzzle_hashes(&[pooling, exiting], CoinQuery::unspent())
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let found = records.iter().find(|r| r.coin.amount % 2 == 1);
     let Some(record) = found else {
         return Ok(Some((

@@ -163,8 +163,7 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError
         .into_iter()
         .filter(|r| {
             r.payout_id.is_none()
-                && r
-                    .state
+                && r.state
                     .spent_height()
                     .is_none_or(|h| h.saturating_add(depth) > peak.height)
         })
@@ -222,7 +221,10 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError
                         tracing::info!(reward = %hex::encode(reward.coin_id), spent_height, "reward forwarded to the pool");
                         stats.forwarded += 1;
                     }
-                    ForwardState::ClaimedElsewhere { spent_height, destinations } => {
+                    ForwardState::ClaimedElsewhere {
+                        spent_height,
+                        destinations,
+                    } => {
                         tracing::warn!(
                             reward = %hex::encode(reward.coin_id),
                             launcher_id = %hex::encode(reward.launcher_id),

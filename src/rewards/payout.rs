@@ -46,9 +46,7 @@ impl PayoutPlan {
     /// equal outputs of one transaction would be the same coin), the fee as one more payee when it is sent to
     /// `fee_to`; at most `per_batch` outputs to a transaction, in a stable order (first appearance).
     pub fn outputs(&self, fee_to: Option<[u8; 32]>) -> Vec<([u8; 32], u64)> {
-        let fee = fee_to
-            .filter(|_| self.fee > 0)
-            .map(|ph| (ph, self.fee));
+        let fee = fee_to.filter(|_| self.fee > 0).map(|ph| (ph, self.fee));
         let mut outputs: Vec<([u8; 32], u64)> = Vec::new();
         let mut index: HashMap<[u8; 32], usize> = HashMap::new();
         let payments = self

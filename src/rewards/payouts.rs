@@ -208,10 +208,16 @@ async fn settle(
     let chain = pool.chain();
     let outputs: Vec<Bytes32> = tx.outputs.iter().map(|o| Bytes32::new(*o)).collect();
     crash_point("payout-check-before");
-    let landed = chain.coin_records_by_names(&outputs, CoinQuery::all()).await?;
+    let landed = chain
+        .coin_records_by_names(&outputs, CoinQuery::all())
+        .await?;
     crash_point("payout-check-returned");
     if !landed.is_empty() {
-        let height = landed.iter().map(|r| r.confirmed_block_index).max().unwrap_or(0);
+        let height = landed
+            .iter()
+            .map(|r| r.confirmed_block_index)
+            .max()
+            .unwrap_or(0);
         if landed.len() == outputs.len() && height.saturating_add(depth) <= peak.height {
             let state = BatchState::Confirmed {
                 tx_name: tx.tx_name,
@@ -231,10 +237,20 @@ async fn settle(
         .coin_records_by_names(&inputs, CoinQuery::all())
         .await?
         .into_iter()
-        .find(|r| r.spent_block_index > 0 && r.spent_block_index.saturating_add(depth) <= peak.height);
+        .find(|r| {
+            r.spent_block_index > 0 && r.spent_block_index.saturating_add(depth) <= peak.height
+        });
     if let Some(input) = spent_elsewhere {
         let state = BatchState::Planned;
-        record(pool, id, index, Some(tx.tx_name), state, Some(String::new())).await?;
+        record(
+            pool,
+            id,
+            index,
+            Some(tx.tx_name),
+            state,
+            Some(String::new()),
+        )
+        .await?;
         crash_point("payout-abandoned");
         stats.abandoned += 1;
         tracing::warn!(
@@ -267,7 +283,15 @@ async fn settle(
     }
     crash_point("payout-push-returned");
     if matches!(batch.state, BatchState::Signed(_) | BatchState::Planned) {
-        record(pool, id, index, Some(tx.tx_name), BatchState::Pushed(tx.clone()), None).await?;
+        record(
+            pool,
+            id,
+            index,
+            Some(tx.tx_name),
+            BatchState::Pushed(tx.clone()),
+            None,
+        )
+        .await?;
         crash_point("payout-pushed");
         stats.pushed += 1;
     }
@@ -333,7 +357,8 @@ async fn sign(
         batch: index,
         reason,
     };
-    let info = TransactionInfo::from_json(&json, "signed_txs[0]").map_err(|e| bad(e.to_string()))?;
+    let info =
+        TransactionInfo::from_json(&json, "signed_txs[0]").map_err(|e| bad(e.to_string()))?;
     let mut outputs = Vec::with_capacity(batch.additions.len());
     for (ph, amount) in &batch.additions {
         let coin = info
@@ -352,7 +377,11 @@ async fn sign(
         tx_name: name.to_bytes(),
         tx_json: json.to_string(),
         outputs,
-        inputs: info.removals.iter().map(|c| c.coin_id().to_bytes()).collect(),
+        inputs: info
+            .removals
+            .iter()
+            .map(|c| c.coin_id().to_bytes())
+            .collect(),
         signed_at: peak.height,
     };
     record(pool, id, index, None, BatchState::Signed(tx.clone()), None).await?;
@@ -420,7 +449,12 @@ async fn refused(
     Ok(())
 }
 
-async fn note_waiting(pool: &Pool, id: u64, index: usize, note: String) -> Result<(), RewardsError> {
+async fn note_waiting(
+    pool: &Pool,
+    id: u64,
+    index: usize,
+    note: String,
+) -> Result<(), RewardsError> {
     pool.store()
         .write(move |txn| {
             if let Some(mut payout) = store::payouts::get_for_update(txn, id)? {

@@ -76,7 +76,10 @@ pub(super) fn create_change_tables(txn: &WriteTransaction) -> Result<(), StoreEr
     Ok(())
 }
 
-pub fn record_payout_change(txn: &WriteTransaction, change: &PayoutChange) -> Result<(), StoreError> {
+pub fn record_payout_change(
+    txn: &WriteTransaction,
+    change: &PayoutChange,
+) -> Result<(), StoreError> {
     let mut table = txn.open_table(PAYOUT_CHANGES)?;
     let mut key = change.launcher_id.to_vec();
     key.extend_from_slice(&change.at_ms.to_be_bytes());

@@ -90,7 +90,10 @@ impl Batch {
     }
 
     pub fn total(&self) -> u64 {
-        self.additions.iter().map(|(_, a)| a).fold(0, |t, a| t.saturating_add(*a))
+        self.additions
+            .iter()
+            .map(|(_, a)| a)
+            .fold(0, |t, a| t.saturating_add(*a))
     }
 }
 
