@@ -446,15 +446,16 @@ async fn a_reorg_swapping_the_forward_for_another_spend_is_judged_again() {
     })
     .await;
     // A spend that sends only part of the reward to the pool is not a forward.
-    let mut node = chain.node_state();
-    node.unspend_coin(reward.coin_id());
-    let h = node.add_block(true);
-    node.spend_coin_to(
-        reward.coin_id(),
-        h,
-        &[(pool_ph, reward.amount - 1), (elsewhere, 1)],
-    );
-    drop(node);
+    {
+        let mut node = chain.node_state();
+        node.unspend_coin(reward.coin_id());
+        let h = node.add_block(true);
+        node.spend_coin_to(
+            reward.coin_id(),
+            h,
+            &[(pool_ph, reward.amount - 1), (elsewhere, 1)],
+        );
+    }
     let r = until_state(&chain, &mut pool, "a partial payment judged", |s| {
         matches!(s, ForwardState::ClaimedElsewhere { .. })
     })

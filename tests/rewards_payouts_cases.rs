@@ -148,10 +148,7 @@ async fn a_stuck_batch_is_abandoned_after_the_chain_check_and_paid_once() {
     .await;
     let replacement = pending_tx(&snap, 0).unwrap();
     let peak = chain.node_state().peak().height;
-    assert!(
-        !chain.land(&stuck, peak),
-        "the dead one can never land"
-    );
+    assert!(!chain.land(&stuck, peak), "the dead one can never land");
     let peak = chain.node_state().peak().height;
     assert!(chain.land(&replacement, peak));
     let snap = until(
