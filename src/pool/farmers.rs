@@ -259,17 +259,28 @@ impl Pool {
                 let Some(mut farmer) = store::farmers::get_for_update(txn, &key)? else {
                     return Ok(None);
                 };
-                if let Some(trail) = change(&mut farmer) {
-                    store::farmers::record_payout_change(txn, &trail)?;
+                let trail = change(&mut farmer);
+                if let Some(t) = &trail {
+                    store::farmers::record_payout_change(txn, t)?;
                 }
                 store::farmers::put(txn, &farmer)?;
-                Ok(Some(farmer))
+                Ok(Some((farmer, trail)))
             })
             .await
             .map_err(|e| PoolError::internal("updating the farmer failed", e))?;
-        updated.ok_or_else(|| {
+        let (farmer, trail) = updated.ok_or_else(|| {
             PoolError::new(PoolErrorCode::FarmerNotKnown, "launcher is not registered")
-        })
+        })?;
+        if let Some(t) = trail {
+            // A stolen token could redirect payouts: make every change visible.
+            tracing::warn!(
+                launcher_id = %hex::encode(t.launcher_id),
+                old = %hex::encode(t.old_puzzle_hash),
+                new = %hex::encode(t.new_puzzle_hash),
+                "payout instructions changed"
+            );
+        }
+        Ok(farmer)
     }
 
     fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
