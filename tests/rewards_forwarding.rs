@@ -472,6 +472,8 @@ async fn random_crashes_while_forwarding_never_forward_twice() {
         "reward-scan-before",
         "reward-scan-returned",
         "reward-scan-recorded",
+        "reward-check-before",
+        "reward-check-returned",
         "forward-push-before",
         "forward-pushed",
         "forward-recorded",
@@ -493,7 +495,7 @@ async fn random_crashes_while_forwarding_never_forward_twice() {
         x ^= x >> 7;
         x ^= x << 17;
         // Forward steps are reachable until the forward was recorded.
-        let steps = if pushed { &STEPS[..3] } else { STEPS };
+        let steps = if pushed { &STEPS[..5] } else { STEPS };
         let step = steps[(x % steps.len() as u64) as usize];
         let _ = std::fs::remove_file(&mark);
         let mark_text = mark.display().to_string();
@@ -523,9 +525,16 @@ async fn random_crashes_while_forwarding_never_forward_twice() {
             pool.kill();
         }
         let s = Store::open(&pool.store_path()).unwrap();
-        let rewards = store::rewards::all(&s.read().unwrap()).unwrap();
+        let txn = s.read().unwrap();
+        let rewards = store::rewards::all(&txn).unwrap();
+        let payouts = store::payouts::all(&txn).unwrap();
+        let farmers = store::farmers::all(&txn).unwrap();
+        drop(txn);
         s.close();
         assert!(rewards.len() <= 1);
+        // The ledger balances after every restart.
+        chia_pool::rewards::ledger::check_records(&rewards, &payouts, &farmers)
+            .unwrap_or_else(|e| panic!("round {round} ({step}): {e}"));
         pushed = rewards
             .first()
             .is_some_and(|r| matches!(r.state, ForwardState::Submitted { .. }));
@@ -549,6 +558,23 @@ async fn random_crashes_while_forwarding_never_forward_twice() {
         let h = node.add_block(true);
         node.spend_coin_to(reward.coin_id(), h, &[(pool_ph, reward.amount)]);
     }
+    // Killed right after the arrival was recorded: the restart finds it recorded, once.
+    let _ = std::fs::remove_file(&mark);
+    let mark_text = mark.display().to_string();
+    tokio::task::block_in_place(|| {
+        pool.restart_with_env(&[
+            ("CHIA_POOL_CRASH_AT", "reward-judged"),
+            ("CHIA_POOL_CRASH_MARK", mark_text.as_str()),
+        ])
+    });
+    chain.node_state().add_block(true);
+    assert!(tokio::task::block_in_place(
+        || pool.wait_exit(std::time::Duration::from_secs(30))
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&mark).unwrap_or_default(),
+        "reward-judged"
+    );
     tokio::task::block_in_place(|| pool.restart());
     until_state(&chain, &mut pool, "forwarded", |s| {
         matches!(s, ForwardState::Forwarded { .. })

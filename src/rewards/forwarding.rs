@@ -173,6 +173,7 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError
     }
     let ids: Vec<Bytes32> = open.iter().map(|r| Bytes32::new(r.coin_id)).collect();
     let chain = pool.chain();
+    super::crash_point("reward-check-before");
     let records: HashMap<Bytes32, CoinRecord> = chain
         .coin_records_by_names(&ids, CoinQuery::all())
         .await?
@@ -191,6 +192,7 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError
             .coin_records_by_parent_ids(&spent, CoinQuery::all())
             .await?
     };
+    super::crash_point("reward-check-returned");
     let pool_ph = pool.settings().plotnft_pool.pool_puzzle_hash;
 
     // One forward per PlotNFT at a time: each spends the singleton's current coin.
@@ -238,6 +240,7 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError
                     _ => {}
                 }
                 set_state(pool, reward.coin_id, state, false).await?;
+                super::crash_point("reward-judged");
             }
             continue;
         }
