@@ -77,6 +77,15 @@ async fn eventually(chain: &FakeChain, what: &str, check: impl Fn(&support::Node
 /// The chain as the simulator left it (the PlotNFT's last spend, its coin, the reward coin, plus a
 /// non-coinbase coin and dust at the same puzzle hash) and a pool that knows the member.
 async fn setup(case: &Value, refuse_first_push: bool) -> (FakeChain, PoolProcess, Coin) {
+    setup_with(case, refuse_first_push, "").await
+}
+
+/// `setup` with extra pool.toml sections.
+async fn setup_with(
+    case: &Value,
+    refuse_first_push: bool,
+    extra_toml: &str,
+) -> (FakeChain, PoolProcess, Coin) {
     let inputs = &case["inputs"];
     let chain = FakeChain::start().await;
     chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
@@ -89,7 +98,8 @@ async fn setup(case: &Value, refuse_first_push: bool) -> (FakeChain, PoolProcess
         inputs["heightlock"],
         inputs["pool_memoization"].as_str().unwrap()
     );
-    let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
+    let mut pool =
+        tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, extra_toml));
 
     // The chain as the simulator left it: the PlotNFT's last spend, its coin, and the reward coin.
     let launch = case["launch_spends"].as_array().unwrap();
@@ -416,7 +426,9 @@ async fn a_forward_pushed_by_another_wallet_before_the_scan_counts_once() {
 async fn a_reorg_swapping_the_forward_for_another_spend_is_judged_again() {
     let file = common::vector("reward_forwarding.json");
     let case = &file["cases"][0];
-    let (chain, mut pool, reward) = setup(case, true).await;
+    // Deep confirmations, so that every respend below is judged long before it is buried.
+    let (chain, mut pool, reward) =
+        setup_with(case, true, "[payouts]\nconfirmation_depth = 20\n").await;
     let pool_ph = common::bytes32(&case["inputs"]["pool_puzzle_hash"]);
     let elsewhere = chia_protocol::Bytes32::new([0xbb; 32]);
     let respend = |to: chia_protocol::Bytes32| {
@@ -425,6 +437,11 @@ async fn a_reorg_swapping_the_forward_for_another_spend_is_judged_again() {
         let h = node.add_block(true);
         node.spend_coin_to(reward.coin_id(), h, &[(to, reward.amount)]);
     };
+    // The reward is found first (buried deep enough); every spend below stays shallower than the depth.
+    for _ in 0..20 {
+        chain.node_state().add_block(true);
+    }
+    until_state(&chain, &mut pool, "found", |s| *s == ForwardState::Found).await;
     respend(pool_ph);
     until_state(&chain, &mut pool, "forwarded", |s| {
         matches!(s, ForwardState::Forwarded { .. })
