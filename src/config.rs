@@ -238,6 +238,9 @@ pub struct PayoutsConfig {
     pub confirmation_depth: u32,
     /// Chain height to start scanning for PlotNFTs and rewards on a new database (0 = the current peak).
     pub scan_start_height: u32,
+    /// Where the pool fee is sent, as one more output of the payout transactions (an address or 64 hex
+    /// characters); empty = the fee stays in the pool wallet.
+    pub fee_address: String,
 }
 
 impl Default for PayoutsConfig {
@@ -249,6 +252,7 @@ impl Default for PayoutsConfig {
             transaction_fee_mojos: 0,
             confirmation_depth: 6,
             scan_start_height: 0,
+            fee_address: String::new(),
         }
     }
 }
@@ -502,6 +506,7 @@ impl Config {
                 "must be 1..=1000",
             ));
         }
+        self.fee_puzzle_hash()?;
         if po.interval_secs < 60 {
             return Err(invalid(
                 "payouts",
@@ -552,6 +557,24 @@ impl Config {
         Ok(bytes)
     }
 
+    /// The configured fee address as a puzzle hash; None when the fee stays in the pool wallet.
+    pub fn fee_puzzle_hash(&self) -> Result<Option<Bytes32>, ConfigError> {
+        let text = self.payouts.fee_address.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        decode_puzzle_hash(text)
+            .map(Some)
+            .map_err(|e: AddressError| {
+                invalid(
+                    "payouts",
+                    "fee_address",
+                    text,
+                    format!("{e}; use an xch1… address or 64 hex characters, or leave it empty"),
+                )
+            })
+    }
+
     /// The configured reward address as a puzzle hash; None when it is not set.
     pub fn reward_puzzle_hash(&self) -> Result<Option<Bytes32>, ConfigError> {
         let text = self.pool.reward_address.trim();
@@ -594,6 +617,7 @@ mod tests {
             ("[pool]\npool_memoization = \"zz\"", "pool_memoization"),
             ("[pool]\npool_memoization = \"ff\"", "pool_memoization"),
             ("[pool]\nreward_address = \"xch1nope\"", "reward_address"),
+            ("[payouts]\nfee_address = \"xch1nope\"", "fee_address"),
             ("[server]\ntls_cert = \"a.pem\"", "tls_key"),
             ("[chia]\nnode_url = \"http://localhost:8555\"", "node_url"),
             (

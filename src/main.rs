@@ -38,6 +38,9 @@ enum Command {
     Rewards {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
+        /// Also check the ledger against the chain (every confirmed payout exists); exit 1 on a mismatch.
+        #[arg(long)]
+        verify: bool,
     },
     /// Show how each farmer's partials fared at confirmation, and why rejected ones were rejected.
     Partials {
@@ -61,7 +64,7 @@ fn main() -> ExitCode {
         } => chia_pool::cli::init(&dir, force, new_key),
         Command::Serve { config } => chia_pool::cli::serve(&config),
         Command::Check { config } => chia_pool::cli::check(&config),
-        Command::Rewards { config } => chia_pool::cli::rewards(&config),
+        Command::Rewards { config, verify } => chia_pool::cli::rewards(&config, verify),
         Command::Partials { config } => chia_pool::cli::partials(&config),
     };
     match result {

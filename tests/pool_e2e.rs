@@ -261,6 +261,32 @@ async fn farmer_registers_updates_and_survives_a_kill() {
     );
     let v = tokio::task::block_in_place(|| get(&farmer_url));
     assert_eq!(v["payout_instructions"], new_payout, "{v}");
+
+    // The change of payout instructions left a trail (old and new puzzle hash, time), shown to the operator.
+    pool.kill();
+    let s = chia_pool::store::Store::open(&pool.store_path()).unwrap();
+    let changes = chia_pool::store::farmers::payout_changes(&s.read().unwrap()).unwrap();
+    s.close();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].launcher_id, farmer.launcher_id.to_bytes());
+    assert_eq!(changes[0].new_puzzle_hash, [0x77; 32]);
+    assert_ne!(changes[0].old_puzzle_hash, [0x77; 32]);
+    assert!(changes[0].at_ms > 0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+        .args(["rewards", "--config"])
+        .arg(&pool.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("payout instruction changes (1)")
+            && text.contains(&format!(
+                "0x{} -> 0x{}",
+                hex::encode(changes[0].old_puzzle_hash),
+                hex::encode([0x77; 32])
+            )),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,10 @@
 //! Reward forwarding end to end: the real binary finds a pool reward at a member's RewardPuzzle hash on the
 //! fake node and pushes exactly the forward bundle chia's simulator accepted (`reward_forwarding.json`), for a
-//! pooling member and for a leaving one; a refused bundle is retried; the reward is marked forwarded once its
-//! coin is spent on chain; dust and non-coinbase coins are ignored.
+//! pooling member and for a leaving one; a refused bundle is retried; the reward counts as forwarded only when
+//! its spend created the whole reward at the pool's puzzle hash, and as claimed elsewhere (never paid) when
+//! spent any other way, both judged again after reorgs; a forward pushed by someone else before the scan
+//! counts once; dust and non-coinbase coins are ignored; crashes at random steps of forwarding (before the
+//! node calls, after them before their record, after the record) never forward a reward twice.
 
 mod common;
 mod support;
@@ -74,6 +77,15 @@ async fn eventually(chain: &FakeChain, what: &str, check: impl Fn(&support::Node
 /// The chain as the simulator left it (the PlotNFT's last spend, its coin, the reward coin, plus a
 /// non-coinbase coin and dust at the same puzzle hash) and a pool that knows the member.
 async fn setup(case: &Value, refuse_first_push: bool) -> (FakeChain, PoolProcess, Coin) {
+    setup_with(case, refuse_first_push, "").await
+}
+
+/// `setup` with extra pool.toml sections.
+async fn setup_with(
+    case: &Value,
+    refuse_first_push: bool,
+    extra_toml: &str,
+) -> (FakeChain, PoolProcess, Coin) {
     let inputs = &case["inputs"];
     let chain = FakeChain::start().await;
     chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
@@ -86,7 +98,8 @@ async fn setup(case: &Value, refuse_first_push: bool) -> (FakeChain, PoolProcess
         inputs["heightlock"],
         inputs["pool_memoization"].as_str().unwrap()
     );
-    let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
+    let mut pool =
+        tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, extra_toml));
 
     // The chain as the simulator left it: the PlotNFT's last spend, its coin, and the reward coin.
     let launch = case["launch_spends"].as_array().unwrap();
@@ -159,11 +172,12 @@ async fn rewards_are_forwarded_with_the_exact_bundle() {
         );
         assert_eq!(spends, 2);
 
-        // The reward coin spent on chain: recorded as forwarded.
+        // The forward lands: the reward coin's spend creates the whole reward at the pool's puzzle hash.
+        let pool_ph = common::bytes32(&case["inputs"]["pool_puzzle_hash"]);
         let spend = |chain: &FakeChain| {
             let mut node = chain.node_state();
             let h = node.add_block(true);
-            node.spend_coin(reward.coin_id(), h, Program::default(), Program::default());
+            node.spend_coin_to(reward.coin_id(), h, &[(pool_ph, reward.amount)]);
             node.add_block(true);
         };
         spend(&chain);
@@ -172,10 +186,7 @@ async fn rewards_are_forwarded_with_the_exact_bundle() {
         let pushes = chain.node.request_count("push_tx");
         {
             let mut node = chain.node_state();
-            if let Some(r) = node.coins.get_mut(&reward.coin_id()) {
-                r.spent_block_index = 0;
-            }
-            node.spends.remove(&reward.coin_id());
+            node.unspend_coin(reward.coin_id());
             node.add_block(true);
         }
         for _ in 0..60 {
@@ -278,4 +289,313 @@ async fn a_crash_right_after_a_push_forwards_once() {
         hex::encode(node.mempool[0].name()),
         case["spend_bundle_name"].as_str().unwrap()
     );
+}
+
+/// The rewards as recorded, read with the pool stopped (it is started again).
+fn rewards_now(pool: &mut PoolProcess) -> Vec<chia_pool::store::rewards::RewardRecord> {
+    pool.kill();
+    let s = Store::open(&pool.store_path()).unwrap();
+    let rewards = store::rewards::all(&s.read().unwrap()).unwrap();
+    s.close();
+    pool.restart();
+    rewards
+}
+
+/// Adds blocks until the one reward's recorded state satisfies `check`.
+async fn until_state(
+    chain: &FakeChain,
+    pool: &mut PoolProcess,
+    what: &str,
+    check: impl Fn(&ForwardState) -> bool,
+) -> chia_pool::store::rewards::RewardRecord {
+    for _ in 0..30 {
+        chain.node_state().add_block(true);
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let rewards = tokio::task::block_in_place(|| rewards_now(pool));
+        assert!(rewards.len() <= 1, "one reward, counted once: {rewards:?}");
+        if let Some(r) = rewards.first().filter(|r| check(&r.state)) {
+            return r.clone();
+        }
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn operator_view(pool: &PoolProcess) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+        .args(["rewards", "--config"])
+        .arg(&pool.config)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_claims_its_own_reward_is_never_paid() {
+    let file = common::vector("reward_forwarding.json");
+    let case = &file["cases"][1];
+    // The pool cannot forward (refused pushes); the member that left claims the reward for itself.
+    let (chain, mut pool, reward) = setup(case, true).await;
+    let own = chia_protocol::Bytes32::new([0xaa; 32]);
+    {
+        let mut node = chain.node_state();
+        let h = node.add_block(true);
+        node.spend_coin_to(reward.coin_id(), h, &[(own, reward.amount)]);
+    }
+    let r = until_state(&chain, &mut pool, "claimed elsewhere", |s| {
+        matches!(s, ForwardState::ClaimedElsewhere { .. })
+    })
+    .await;
+    let ForwardState::ClaimedElsewhere { destinations, .. } = &r.state else {
+        unreachable!()
+    };
+    assert_eq!(destinations, &vec![([0xaa; 32], reward.amount)]);
+    for _ in 0..8 {
+        chain.node_state().add_block(true);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    pool.kill();
+    let s = Store::open(&pool.store_path()).unwrap();
+    let txn = s.read().unwrap();
+    let rewards = store::rewards::all(&txn).unwrap();
+    let payouts = store::payouts::all(&txn).unwrap();
+    drop(txn);
+    s.close();
+    assert!(
+        matches!(rewards[0].state, ForwardState::ClaimedElsewhere { .. }),
+        "still, once buried"
+    );
+    assert!(
+        payouts.iter().all(|p| p.rewards == 0),
+        "never shared in a payout: {payouts:?}"
+    );
+    let text = operator_view(&pool);
+    assert!(
+        text.contains("CLAIMED ELSEWHERE") && text.contains(&hex::encode([0xaa; 32])),
+        "{text}"
+    );
+    assert!(
+        text.contains("forwarded, not yet paid out: 0.000000 XCH"),
+        "{text}"
+    );
+    assert!(text.contains("ledger ok: forwarded 0 "), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_pushed_by_another_wallet_before_the_scan_counts_once() {
+    let file = common::vector("reward_forwarding.json");
+    let case = &file["cases"][0];
+    let (chain, mut pool, reward) = setup(case, false).await;
+    pool.kill();
+    // Someone else pushed the same forward; it landed before the reward was buried deep enough to scan.
+    let pool_ph = common::bytes32(&case["inputs"]["pool_puzzle_hash"]);
+    {
+        let mut node = chain.node_state();
+        let h = node.add_block(true);
+        node.spend_coin_to(reward.coin_id(), h, &[(pool_ph, reward.amount)]);
+    }
+    tokio::task::block_in_place(|| pool.restart());
+    let r = until_state(&chain, &mut pool, "forwarded", |s| {
+        matches!(s, ForwardState::Forwarded { .. })
+    })
+    .await;
+    assert_eq!(r.amount, reward.amount);
+    assert_eq!(
+        chain.node.request_count("push_tx"),
+        0,
+        "nothing left to push"
+    );
+    // Scanned again and again after restarts: still one reward.
+    for _ in 0..3 {
+        let rewards = tokio::task::block_in_place(|| rewards_now(&mut pool));
+        assert_eq!(rewards.len(), 1);
+        chain.node_state().add_block(true);
+    }
+    pool.kill();
+    let text = operator_view(&pool);
+    assert!(
+        text.contains("forwarded, not yet paid out: 1.750000 XCH"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ledger ok: forwarded 1750000000000 "),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_swapping_the_forward_for_another_spend_is_judged_again() {
+    let file = common::vector("reward_forwarding.json");
+    let case = &file["cases"][0];
+    // Deep confirmations, so that every respend below is judged long before it is buried.
+    let (chain, mut pool, reward) =
+        setup_with(case, true, "[payouts]\nconfirmation_depth = 20\n").await;
+    let pool_ph = common::bytes32(&case["inputs"]["pool_puzzle_hash"]);
+    let elsewhere = chia_protocol::Bytes32::new([0xbb; 32]);
+    let respend = |to: chia_protocol::Bytes32| {
+        let mut node = chain.node_state();
+        node.unspend_coin(reward.coin_id());
+        let h = node.add_block(true);
+        node.spend_coin_to(reward.coin_id(), h, &[(to, reward.amount)]);
+    };
+    // The reward is found first (buried deep enough); every spend below stays shallower than the depth.
+    for _ in 0..20 {
+        chain.node_state().add_block(true);
+    }
+    until_state(&chain, &mut pool, "found", |s| *s == ForwardState::Found).await;
+    respend(pool_ph);
+    until_state(&chain, &mut pool, "forwarded", |s| {
+        matches!(s, ForwardState::Forwarded { .. })
+    })
+    .await;
+    // A reorg replaces the forward with a spend that pays someone else.
+    respend(elsewhere);
+    until_state(
+        &chain,
+        &mut pool,
+        "claimed elsewhere after the reorg",
+        |s| matches!(s, ForwardState::ClaimedElsewhere { .. }),
+    )
+    .await;
+    // And another reorg brings the forward back.
+    respend(pool_ph);
+    until_state(&chain, &mut pool, "forwarded again", |s| {
+        matches!(s, ForwardState::Forwarded { .. })
+    })
+    .await;
+    // A spend that sends only part of the reward to the pool is not a forward.
+    {
+        let mut node = chain.node_state();
+        node.unspend_coin(reward.coin_id());
+        let h = node.add_block(true);
+        node.spend_coin_to(
+            reward.coin_id(),
+            h,
+            &[(pool_ph, reward.amount - 1), (elsewhere, 1)],
+        );
+    }
+    let r = until_state(&chain, &mut pool, "a partial payment judged", |s| {
+        matches!(s, ForwardState::ClaimedElsewhere { .. })
+    })
+    .await;
+    let ForwardState::ClaimedElsewhere { destinations, .. } = r.state else {
+        unreachable!()
+    };
+    assert_eq!(destinations.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_crashes_while_forwarding_never_forward_twice() {
+    const STEPS: &[&str] = &[
+        "reward-scan-before",
+        "reward-scan-returned",
+        "reward-scan-recorded",
+        "reward-check-before",
+        "reward-check-returned",
+        "forward-push-before",
+        "forward-pushed",
+        "forward-recorded",
+    ];
+    let mut x: u64 = std::env::var("CHIA_POOL_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::from(std::process::id()) | 1);
+    println!("crash schedule seed {x} (set CHIA_POOL_TEST_SEED to repeat)");
+    let file = common::vector("reward_forwarding.json");
+    let case = &file["cases"][0];
+    let (chain, mut pool, reward) = setup(case, false).await;
+    pool.kill();
+    let mark = pool.dir.join("crashed-at");
+    let mut crashes = 0;
+    let mut pushed = false;
+    for round in 0..12 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // Forward steps are reachable until the forward was recorded.
+        let steps = if pushed { &STEPS[..5] } else { STEPS };
+        let step = steps[(x % steps.len() as u64) as usize];
+        let _ = std::fs::remove_file(&mark);
+        let mark_text = mark.display().to_string();
+        tokio::task::block_in_place(|| {
+            pool.restart_with_env(&[
+                ("CHIA_POOL_CRASH_AT", step),
+                ("CHIA_POOL_CRASH_MARK", mark_text.as_str()),
+            ])
+        });
+        let mut died = false;
+        for _ in 0..16 {
+            chain.node_state().add_block(true);
+            if tokio::task::block_in_place(|| pool.wait_exit(std::time::Duration::from_millis(250)))
+            {
+                died = true;
+                break;
+            }
+        }
+        println!(
+            "round {round}: crash at {step}: {}",
+            if died { "died there" } else { "not reached" }
+        );
+        if died {
+            crashes += 1;
+            assert_eq!(std::fs::read_to_string(&mark).unwrap_or_default(), step);
+        } else {
+            pool.kill();
+        }
+        let s = Store::open(&pool.store_path()).unwrap();
+        let txn = s.read().unwrap();
+        let rewards = store::rewards::all(&txn).unwrap();
+        let payouts = store::payouts::all(&txn).unwrap();
+        let farmers = store::farmers::all(&txn).unwrap();
+        drop(txn);
+        s.close();
+        assert!(rewards.len() <= 1);
+        // The ledger balances after every restart.
+        chia_pool::rewards::ledger::check_records(&rewards, &payouts, &farmers)
+            .unwrap_or_else(|e| panic!("round {round} ({step}): {e}"));
+        pushed = rewards
+            .first()
+            .is_some_and(|r| matches!(r.state, ForwardState::Submitted { .. }));
+        let node = chain.node_state();
+        assert!(
+            node.mempool.len() <= 1,
+            "never two different forwards of one reward"
+        );
+        if let Some(b) = node.mempool.first() {
+            assert_eq!(
+                hex::encode(b.name()),
+                case["spend_bundle_name"].as_str().unwrap()
+            );
+        }
+    }
+    assert!(crashes >= 6, "crash points were reached ({crashes})");
+    // The forward lands; the reward counts once.
+    let pool_ph = common::bytes32(&case["inputs"]["pool_puzzle_hash"]);
+    {
+        let mut node = chain.node_state();
+        let h = node.add_block(true);
+        node.spend_coin_to(reward.coin_id(), h, &[(pool_ph, reward.amount)]);
+    }
+    // Killed right after the arrival was recorded: the restart finds it recorded, once.
+    let _ = std::fs::remove_file(&mark);
+    let mark_text = mark.display().to_string();
+    tokio::task::block_in_place(|| {
+        pool.restart_with_env(&[
+            ("CHIA_POOL_CRASH_AT", "reward-judged"),
+            ("CHIA_POOL_CRASH_MARK", mark_text.as_str()),
+        ])
+    });
+    chain.node_state().add_block(true);
+    assert!(tokio::task::block_in_place(
+        || pool.wait_exit(std::time::Duration::from_secs(30))
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&mark).unwrap_or_default(),
+        "reward-judged"
+    );
+    tokio::task::block_in_place(|| pool.restart());
+    until_state(&chain, &mut pool, "forwarded", |s| {
+        matches!(s, ForwardState::Forwarded { .. })
+    })
+    .await;
+    assert_eq!(chain.node_state().mempool.len(), 1);
 }

@@ -1,7 +1,9 @@
-//! Payouts exactly once: the real binary pays farmers by points from a forwarded reward through the fake
-//! wallet, and is killed (abort, as a power cut) right after each step of the money path — planned, signed,
-//! pushed — and restarted. Afterwards every batch was signed once, the wallet holds exactly the planned
-//! payments, and the ledger balances to the mojo: reward = fee + paid + carried.
+//! Payouts exactly once, through crashes and reorgs: the real binary pays farmers by points from a forwarded
+//! reward through the fake wallet, and is aborted (as a power cut) at random steps of the money path — before
+//! each wallet and node call, after the call before its record, after the record — round after round. After
+//! each crash the process died at the chosen step and the ledger balances; at the end every batch was
+//! broadcast as exactly one transaction, each payee's coins on chain are exactly its payment, and the ledger
+//! balances to the mojo: reward = fee + paid + carried.
 
 mod support;
 
@@ -9,199 +11,266 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chia_pool::store::payouts::BatchState;
-use chia_pool::store::rewards::{ForwardState, RewardRecord};
-use chia_pool::store::{self, FarmerRecord, Membership, Store};
+use support::payout_seed::{self, default_farmers, read, read_live, seed, REWARD};
 use support::pool_process::PoolProcess;
 use support::FakeChain;
 
-const REWARD: u64 = 1_750_000_000_000;
+/// Payouts made across the crash rounds.
+const PAYOUTS: usize = 4;
 
-fn farmer(i: u8, points: u64) -> FarmerRecord {
-    FarmerRecord {
-        launcher_id: [i; 32],
-        authentication_public_key: chia_bls::SecretKey::from_seed(&[i; 32])
-            .public_key()
-            .to_bytes(),
-        payout_instructions: hex::encode([i + 100; 32]),
-        payout_puzzle_hash: [i + 100; 32],
-        difficulty: 1,
-        reward_puzzle_hash: [i + 50; 32],
-        membership: Membership::Pooling,
-        singleton: None,
-        joined_at: 0,
-        recent_partials: Vec::new(),
-        points,
-        carried: 0,
-        lifetime_points: points,
+const STEPS: &[&str] = &[
+    "payout-planned",
+    "payout-sign-before",
+    "payout-sign-returned",
+    "payout-signed",
+    "payout-check-before",
+    "payout-check-returned",
+    "payout-push-before",
+    "payout-push-returned",
+    "payout-pushed",
+    "payout-confirmed",
+];
+
+/// A small deterministic generator; the seed is printed so that a failing run can be repeated.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
     }
 }
 
-fn seed(pool: &mut PoolProcess) {
-    pool.kill();
-    let s = Store::open(&pool.store_path()).unwrap();
-    s.write_blocking(|txn| {
-        // Points 1:2:3 and one farmer whose tiny share stays under the minimum and is carried.
-        for (i, points) in [(1u8, 1_000u64), (2, 2_000), (3, 3_000), (4, 1)] {
-            store::farmers::put(txn, &farmer(i, points))?;
+fn start(chain: &FakeChain, extra: &str) -> PoolProcess {
+    PoolProcess::start(
+        chain,
+        &format!("reward_address = \"{}\"", hex::encode([7u8; 32])),
+        extra,
+    )
+}
+
+/// Lands every transaction the wallet broadcast that is not on chain yet, at the current peak.
+fn land_broadcast(chain: &FakeChain) {
+    let names: Vec<_> = chain.wallet_state().broadcast.clone();
+    let peak = chain.node_state().peak().height;
+    for name in names {
+        let confirmed = chain.wallet_state().transactions[&name]["confirmed"] == true;
+        if !confirmed {
+            chain.land(&name, peak);
         }
-        store::rewards::put(
-            txn,
-            &RewardRecord {
-                coin_id: [9; 32],
-                parent_coin_id: [8; 32],
-                puzzle_hash: [51; 32],
-                amount: REWARD,
-                launcher_id: [1; 32],
-                confirmed_height: 1,
-                state: ForwardState::Forwarded { spent_height: 2 },
-                failed_attempts: 0,
-                payout_id: None,
-            },
-        )
-    })
-    .unwrap();
-    s.close();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn payouts_survive_a_crash_at_every_step() {
+async fn payouts_survive_random_crashes() {
+    let seed_value = std::env::var("CHIA_POOL_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::process::id() as u64 ^ 0x9e37_79b9_7f4a_7c15);
+    println!("crash schedule seed {seed_value} (set CHIA_POOL_TEST_SEED to repeat)");
+    let mut rng = Rng(seed_value.max(1));
     let chain = FakeChain::start().await;
     let extra = "[payouts]\nminimum_payout_mojos = 1000000000\nmax_additions_per_transaction = 2\n";
-    let mut pool = tokio::task::block_in_place(|| {
-        PoolProcess::start(
-            &chain,
-            &format!("reward_address = \"{}\"", hex::encode([7u8; 32])),
-            extra,
-        )
-    });
-    tokio::task::block_in_place(|| seed(&mut pool));
-
-    // The forward is buried deep enough to be paid out.
+    let mut pool = tokio::task::block_in_place(|| start(&chain, extra));
+    // 16 farmers: 8 transactions of 2 payees, so that many crash points lie on the way.
+    let mut farmers = default_farmers();
+    farmers.extend((5..=16).map(|i| payout_seed::farmer(i, 500 + u64::from(i) * 37)));
+    tokio::task::block_in_place(|| seed(&mut pool, farmers));
     for _ in 0..10 {
         chain.node_state().add_block(true);
     }
-    // Crash right after each step in turn; every restart resumes from what was recorded.
+    let mark = pool.dir.join("crashed-at");
     let mut crashes = 0;
-    for step in [
-        "payout-planned",
-        "payout-signed",
-        "payout-pushed",
-        "payout-signed",
-        "payout-pushed",
-    ] {
-        tokio::task::block_in_place(|| pool.restart_with_env(&[("CHIA_POOL_CRASH_AT", step)]));
-        chain.node_state().add_block(true);
-        if tokio::task::block_in_place(|| pool.wait_exit(Duration::from_secs(20))) {
+    let mut lost_signatures = 0;
+    let mut snap = read(&pool);
+    for round in 0..60 {
+        // A random step among those the recorded state can still reach.
+        let states: Vec<&BatchState> = snap
+            .payouts
+            .iter()
+            .flat_map(|p| p.batches.iter().map(|b| &b.state))
+            .collect();
+        let reachable: Vec<&str> = STEPS
+            .iter()
+            .copied()
+            .filter(|s| match *s {
+                "payout-planned" => snap.payouts.iter().all(|p| p.finished()),
+                "payout-sign-before" | "payout-sign-returned" | "payout-signed" => {
+                    snap.payouts.is_empty() || states.iter().any(|b| **b == BatchState::Planned)
+                }
+                "payout-pushed" => {
+                    snap.payouts.is_empty()
+                        || states
+                            .iter()
+                            .any(|b| matches!(b, BatchState::Planned | BatchState::Signed(_)))
+                }
+                _ => states.iter().any(|b| b.rank() < 3) || snap.payouts.is_empty(),
+            })
+            .collect();
+        let step = reachable[(rng.next() % reachable.len() as u64) as usize];
+        let _ = std::fs::remove_file(&mark);
+        let mark_text = mark.display().to_string();
+        tokio::task::block_in_place(|| {
+            pool.restart_with_env(&[
+                ("CHIA_POOL_CRASH_AT", step),
+                ("CHIA_POOL_CRASH_MARK", mark_text.as_str()),
+            ])
+        });
+        let mut died = false;
+        for _ in 0..24 {
+            chain.node_state().add_block(true);
+            if rng.next() % 4 == 0 {
+                land_broadcast(&chain);
+            }
+            if tokio::task::block_in_place(|| pool.wait_exit(Duration::from_millis(250))) {
+                died = true;
+                break;
+            }
+        }
+        println!(
+            "round {round}: crash at {step}: {}",
+            if died { "died there" } else { "not reached" }
+        );
+        if died {
             crashes += 1;
+            let at = std::fs::read_to_string(&mark).unwrap_or_default();
+            assert_eq!(
+                at, step,
+                "round {round}: the process died at the chosen step"
+            );
+            if step == "payout-sign-returned" {
+                lost_signatures += 1;
+            }
         } else {
             pool.kill();
         }
+        // The ledger balances after every crash, wherever it happened.
+        snap = read(&pool);
+        snap.ledger()
+            .unwrap_or_else(|e| panic!("round {round} ({step}): {e}"));
+        let all_done = !snap.payouts.is_empty() && snap.payouts.iter().all(|p| p.finished());
+        if all_done {
+            if snap.payouts.len() >= PAYOUTS {
+                break;
+            }
+            // The next payout: another forwarded reward, more points, and the interval has passed.
+            tokio::task::block_in_place(|| next_payout(&pool, snap.payouts.len() as u8));
+            snap = read(&pool);
+        }
     }
     assert!(
-        crashes >= 4,
-        "the crash points were reached ({crashes} crashes)"
+        crashes >= 10,
+        "crash points were reached ({crashes} crashes)"
     );
 
-    // Run normally; confirm whatever the wallet broadcast until the payout is finished.
+    // Run normally until every payout is finished.
     tokio::task::block_in_place(|| pool.restart());
+    let done =
+        |s: &payout_seed::Snapshot| !s.payouts.is_empty() && s.payouts.iter().all(|p| p.finished());
     let mut finished = false;
-    for _ in 0..80 {
-        {
-            let mut wallet = chain.wallet_state();
-            let names: Vec<_> = wallet.transactions.keys().copied().collect();
-            for name in names {
-                wallet.confirm(&name, 12);
-            }
-        }
+    for i in 0..80 {
+        land_broadcast(&chain);
         chain.node_state().add_block(true);
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let s = tokio::task::block_in_place(|| {
-            pool.kill();
-            let s = Store::open(&pool.store_path()).unwrap();
-            let payouts = store::payouts::all(&s.read().unwrap()).unwrap();
-            s.close();
-            payouts
-        });
-        if s.first().is_some_and(|p| p.finished()) {
+        if i % 8 == 7 && done(&tokio::task::block_in_place(|| read_live(&mut pool))) {
             finished = true;
             break;
         }
-        tokio::task::block_in_place(|| pool.restart());
     }
-    assert!(finished, "the payout finished");
-
-    let s = Store::open(&pool.store_path()).unwrap();
-    let txn = s.read().unwrap();
-    let payouts = store::payouts::all(&txn).unwrap();
-    let farmers = store::farmers::all(&txn).unwrap();
-    drop(txn);
-    s.close();
-    assert_eq!(payouts.len(), 1);
-    let p = &payouts[0];
-    let paid: u64 = p.lines.iter().map(|l| l.paid).sum();
-    let carried: u64 = farmers.iter().map(|f| f.carried).sum();
-    assert_eq!(p.rewards, REWARD);
-    assert_eq!(p.fee, REWARD / 100, "1 % fee");
-    assert_eq!(
-        p.rewards,
-        p.fee + paid + carried,
-        "the ledger balances to the mojo"
-    );
     assert!(
-        carried > 0 && carried < 1_000_000_000,
-        "the tiny share is carried"
+        finished || done(&tokio::task::block_in_place(|| read_live(&mut pool))),
+        "the payouts finished"
     );
-    assert!(
-        farmers.iter().all(|f| f.points == 0),
-        "points were consumed once"
-    );
-
-    // The operator's view shows the finished payout.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
-        .args(["rewards", "--config"])
-        .arg(&pool.config)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let done = format!("{n}/{n} transactions confirmed", n = p.batches.len());
-    assert!(text.contains("#1:") && text.contains(&done), "{text}");
-
-    // The wallet holds exactly one transaction per batch, with exactly the planned payments.
-    let wallet = chain.wallet_state();
-    let names: BTreeSet<_> = wallet.broadcast.iter().copied().collect();
-    assert_eq!(
-        names.len(),
-        p.batches.len(),
-        "each batch signed and sent once"
-    );
-    assert_eq!(wallet.transactions.len(), p.batches.len());
-    let sent: u64 = wallet
-        .transactions
-        .values()
-        .map(|t| t["amount"].as_u64().unwrap())
+    pool.kill();
+    let snap = read(&pool);
+    let l = snap.ledger().expect("the ledger balances");
+    let paid: u64 = snap
+        .payouts
+        .iter()
+        .flat_map(|p| &p.lines)
+        .map(|l| l.paid)
         .sum();
-    assert_eq!(
-        sent, paid,
-        "the wallet sent exactly what the ledger says was paid"
+    let fees: u64 = snap.payouts.iter().map(|p| p.fee).sum();
+    let rewards: u64 = snap.payouts.iter().map(|p| p.rewards).sum();
+    let carried: u64 = snap.farmers.iter().map(|f| f.carried).sum();
+    assert_eq!(snap.payouts[0].rewards, REWARD);
+    assert_eq!(snap.payouts[0].fee, REWARD / 100, "1 % fee");
+    assert_eq!(rewards, fees + paid + carried, "to the mojo");
+    assert_eq!(l.forwarded, u128::from(rewards));
+    assert_eq!(l.paid, u128::from(paid));
+    assert_eq!(l.in_flight, 0);
+    assert!(carried > 0, "the tiny share is carried");
+    assert!(
+        snap.farmers.iter().all(|f| f.points == 0),
+        "points consumed once"
     );
-    for b in &p.batches {
-        let BatchState::Confirmed { tx_name, .. } = b.state else {
-            panic!("{:?}", b.state)
-        };
-        let tx = &wallet.transactions[&chia_protocol::Bytes32::new(tx_name)];
-        let amount: u64 = b.additions.iter().map(|(_, a)| a).sum();
-        assert_eq!(tx["amount"].as_u64(), Some(amount));
+
+    // No batch signed twice as different transactions: one broadcast transaction per batch; the only other
+    // signatures are those lost with a crash between signing and recording, never sent anywhere.
+    let batches: Vec<_> = snap.payouts.iter().flat_map(|p| &p.batches).collect();
+    let wallet = chain.wallet_state();
+    let broadcast: BTreeSet<_> = wallet.broadcast.iter().copied().collect();
+    let recorded: BTreeSet<_> = batches
+        .iter()
+        .map(|b| match &b.state {
+            BatchState::Confirmed { tx_name, .. } => chia_protocol::Bytes32::new(*tx_name),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        broadcast, recorded,
+        "each batch sent as exactly one transaction"
+    );
+    assert!(batches.iter().all(|b| b.abandoned.is_empty()));
+    assert_eq!(wallet.signed.len(), batches.len() + lost_signatures);
+    drop(wallet);
+    // On chain, each payee holds exactly its payments: one coin per payout that paid it.
+    let mut owed: std::collections::BTreeMap<[u8; 32], (u64, usize)> = Default::default();
+    for line in snap
+        .payouts
+        .iter()
+        .flat_map(|p| &p.lines)
+        .filter(|l| l.paid > 0)
+    {
+        let e = owed.entry(line.payout_puzzle_hash).or_default();
+        e.0 += line.paid;
+        e.1 += 1;
     }
+    for (ph, (amount, count)) in owed {
+        let coins = chain.coins_at(&ph);
+        assert_eq!(coins.len(), count, "one output per payee per payout");
+        assert_eq!(coins.iter().map(|c| c.amount).sum::<u64>(), amount);
+    }
+    let (ok, text) = payout_seed::operator_view(&pool, true);
+    assert!(ok, "{text}");
+    assert!(text.contains("ledger verified on chain"), "{text}");
+    assert!(text.contains("#1:") && text.contains("ledger ok"), "{text}");
 }
 
-/// Reads the payouts with the pool stopped (redb locks its file), then restarts it.
-fn payouts_now(pool: &mut PoolProcess) -> Vec<chia_pool::store::payouts::PayoutRecord> {
-    pool.kill();
-    let s = Store::open(&pool.store_path()).unwrap();
-    let payouts = store::payouts::all(&s.read().unwrap()).unwrap();
-    s.close();
-    pool.restart();
-    payouts
+/// Stops nothing (the pool is stopped): adds a forwarded reward and points, and backdates the last payout.
+fn next_payout(pool: &PoolProcess, k: u8) {
+    payout_seed::edit(pool, move |txn| {
+        let mut reward =
+            chia_pool::store::rewards::get_for_update(txn, &[9; 32])?.expect("seeded reward");
+        reward.coin_id = [9u8.wrapping_add(k * 16); 32];
+        reward.payout_id = None;
+        reward.amount = REWARD / 2 + u64::from(k);
+        chia_pool::store::rewards::put(txn, &reward)?;
+        // Farmer 4 keeps earning almost nothing: its balance stays carried.
+        for mut f in chia_pool::store::farmers::all_for_update(txn)? {
+            f.points += if f.launcher_id[0] == 4 {
+                0
+            } else {
+                100 * u64::from(f.launcher_id[0])
+            };
+            chia_pool::store::farmers::put(txn, &f)?;
+        }
+        let last = u64::from(k);
+        let mut p = chia_pool::store::payouts::get_for_update(txn, last)?.expect("last payout");
+        p.created_at = p.created_at.saturating_sub(7200);
+        chia_pool::store::payouts::put(txn, &p)
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,46 +278,34 @@ async fn a_payout_undone_by_a_reorg_is_sent_again_as_the_same_transaction() {
     let chain = FakeChain::start().await;
     let extra =
         "[payouts]\nminimum_payout_mojos = 1000000000\nmax_additions_per_transaction = 10\n";
-    let mut pool = tokio::task::block_in_place(|| {
-        PoolProcess::start(
-            &chain,
-            &format!("reward_address = \"{}\"", hex::encode([7u8; 32])),
-            extra,
-        )
-    });
-    tokio::task::block_in_place(|| seed(&mut pool));
+    let mut pool = tokio::task::block_in_place(|| start(&chain, extra));
+    tokio::task::block_in_place(|| seed(&mut pool, default_farmers()));
     for _ in 0..10 {
         chain.node_state().add_block(true);
     }
     tokio::task::block_in_place(|| pool.restart());
-    // Wait for the payout transaction to reach the wallet.
     let mut name = None;
     for _ in 0..80 {
         chain.node_state().add_block(true);
         tokio::time::sleep(Duration::from_millis(250)).await;
-        if let Some(n) = chain.wallet_state().transactions.keys().next().copied() {
+        if let Some(n) = chain.wallet_state().broadcast.first().copied() {
             name = Some(n);
             break;
         }
     }
     let name = name.expect("the payout was sent");
-    // Confirmed at the peak: too shallow to count.
+    // On chain at the peak: too shallow to count.
     let peak = chain.node_state().peak().height;
-    chain.wallet_state().confirm(&name, peak);
+    assert!(chain.land(&name, peak));
     chain.node_state().add_block(true);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let payouts = tokio::task::block_in_place(|| payouts_now(&mut pool));
+    let snap = tokio::task::block_in_place(|| read_live(&mut pool));
     assert!(
-        !payouts[0].finished(),
+        !snap.payouts[0].finished(),
         "a shallow confirmation is not final"
     );
-    // A reorg undoes it: the wallet shows it unconfirmed; the pool pushes the same transaction again.
-    {
-        let mut wallet = chain.wallet_state();
-        let tx = wallet.transactions.get_mut(&name).unwrap();
-        tx["confirmed"] = serde_json::json!(false);
-        tx["confirmed_at_height"] = serde_json::json!(0);
-    }
+    // A reorg undoes it: the pool pushes the same transaction again.
+    chain.unland(&name);
     let pushes = chain.wallet_state().broadcast.len();
     for _ in 0..60 {
         chain.node_state().add_block(true);
@@ -267,11 +324,10 @@ async fn a_payout_undone_by_a_reorg_is_sent_again_as_the_same_transaction() {
             wallet.broadcast.iter().all(|n| *n == name),
             "always the same transaction"
         );
-        assert_eq!(wallet.transactions.len(), 1);
+        assert_eq!(wallet.signed.len(), 1);
     }
-    // Confirmed again and buried: the payout is finished.
     let peak = chain.node_state().peak().height;
-    chain.wallet_state().confirm(&name, peak);
+    assert!(chain.land(&name, peak));
     for _ in 0..8 {
         chain.node_state().add_block(true);
     }
@@ -279,7 +335,7 @@ async fn a_payout_undone_by_a_reorg_is_sent_again_as_the_same_transaction() {
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         chain.node_state().add_block(true);
-        if tokio::task::block_in_place(|| payouts_now(&mut pool))[0].finished() {
+        if tokio::task::block_in_place(|| read_live(&mut pool)).payouts[0].finished() {
             finished = true;
             break;
         }

@@ -1,22 +1,30 @@
-//! `chia-pool rewards`: the operator's view of members' points, reward coins and their forwarding, and a dry
-//! run of the next payout. Reads the database only (stop the pool first, or copy the file: redb locks it).
+//! `chia-pool rewards`: the operator's view of members' points, reward coins and their forwarding (claims
+//! elsewhere included), payouts and what holds them up, payout instruction changes, the ledger, and a dry run
+//! of the next payout. `--verify` also checks the ledger against the chain and fails loudly on a mismatch.
+//! Reads the database only (stop the pool first, or copy the file: redb locks it).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::chain::ChainClient;
+use crate::rewards::ledger::{self, Scope};
 use crate::rewards::payout::{plan, Entitlement};
 use crate::rewards::payouts::entitlement;
 use crate::store::payouts::BatchState;
 use crate::store::rewards::ForwardState;
 use crate::store::{self, Store};
 
-use super::load_config;
+use super::{chain_config, load_config};
 
 const MOJO_PER_XCH: f64 = 1e12;
 
-pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
+fn xch(mojo: u64) -> f64 {
+    mojo as f64 / MOJO_PER_XCH
+}
+
+pub fn rewards(path: &Path, verify: bool) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(path)?;
     let store = Store::open(&config.store.path)
         .with_context(|| format!("opening {}", config.store.path.display()))?;
@@ -24,8 +32,8 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
     let farmers = store::farmers::all(&txn)?;
     let rewards = store::rewards::all(&txn)?;
     let payouts = store::payouts::all(&txn)?;
+    let changes = store::farmers::payout_changes(&txn)?;
     drop(txn);
-    store.close();
 
     println!("farmers ({}):", farmers.len());
     println!(
@@ -41,20 +49,28 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
             f.difficulty
         );
     }
+    println!("payout instruction changes ({}):", changes.len());
+    for c in &changes {
+        println!(
+            "  0x{} at unix ms {}: 0x{} -> 0x{}",
+            hex::encode(c.launcher_id),
+            c.at_ms,
+            hex::encode(c.old_puzzle_hash),
+            hex::encode(c.new_puzzle_hash)
+        );
+    }
     println!("reward coins ({}):", rewards.len());
     let mut forwarded = 0u64;
     for r in &rewards {
-        let state = match r.state {
+        let state = match &r.state {
             ForwardState::Found => "found, not forwarded yet".to_string(),
             ForwardState::Submitted {
                 bundle_name,
                 at_height,
-            } => {
-                format!(
-                    "forward 0x{} submitted at height {at_height}",
-                    hex::encode(bundle_name)
-                )
-            }
+            } => format!(
+                "forward 0x{} submitted at height {at_height}",
+                hex::encode(bundle_name)
+            ),
             ForwardState::Forwarded { spent_height } => {
                 if r.payout_id.is_none() {
                     forwarded = forwarded.saturating_add(r.amount);
@@ -66,6 +82,23 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
                     None => format!("forwarded at height {spent_height}"),
                 }
             }
+            ForwardState::ClaimedElsewhere {
+                spent_height,
+                destinations,
+            } => {
+                let to: Vec<String> = destinations
+                    .iter()
+                    .map(|(ph, a)| format!("{:.6} XCH to 0x{}", xch(*a), hex::encode(ph)))
+                    .collect();
+                format!(
+                    "CLAIMED ELSEWHERE at height {spent_height} ({}), never paid out",
+                    if to.is_empty() {
+                        "destination not shown by the chain".to_string()
+                    } else {
+                        to.join(", ")
+                    }
+                )
+            }
         };
         let retries = if r.failed_attempts > 0 {
             format!(" ({} refused attempts)", r.failed_attempts)
@@ -75,12 +108,11 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
         println!(
             "  0x{} {:.6} XCH of 0x{}: {state}{retries}",
             hex::encode(r.coin_id),
-            r.amount as f64 / MOJO_PER_XCH,
+            xch(r.amount),
             hex::encode(r.launcher_id)
         );
     }
 
-    let entitlements: Vec<Entitlement> = farmers.iter().map(entitlement).collect();
     println!("payouts ({}):", payouts.len());
     for p in &payouts {
         let done = p
@@ -89,49 +121,97 @@ pub fn rewards(path: &Path) -> anyhow::Result<ExitCode> {
             .filter(|b| matches!(b.state, BatchState::Confirmed { .. }))
             .count();
         let paid: u64 = p.lines.iter().map(|l| l.paid).sum();
+        let fee_to = p
+            .fee_puzzle_hash
+            .map(|ph| format!(" sent to 0x{}", hex::encode(ph)))
+            .unwrap_or_default();
         println!(
-            "  #{}: {:.6} XCH shared, fee {:.6}, paid {:.6} to {} farmers; {}/{} transactions confirmed{}",
+            "  #{}: {:.6} XCH shared, fee {:.6}{fee_to}, paid {:.6} to {} farmers; {}/{} transactions confirmed{}",
             p.id,
-            p.rewards as f64 / MOJO_PER_XCH,
-            p.fee as f64 / MOJO_PER_XCH,
-            paid as f64 / MOJO_PER_XCH,
+            xch(p.rewards),
+            xch(p.fee),
+            xch(paid),
             p.lines.iter().filter(|l| l.paid > 0).count(),
             done,
             p.batches.len(),
             if p.finished() { "" } else { " (in progress)" }
         );
+        for (i, b) in p.batches.iter().enumerate() {
+            if !b.abandoned.is_empty() {
+                println!(
+                    "    transaction {i}: {} abandoned (proven never to land), paid by a new one",
+                    b.abandoned.len()
+                );
+            }
+            if !b.waiting.is_empty() && !matches!(b.state, BatchState::Confirmed { .. }) {
+                println!("    transaction {i} WAITS: {}", b.waiting);
+            }
+        }
     }
     let carried: u64 = farmers.iter().map(|f| f.carried).sum();
-    println!("carried balances: {:.6} XCH", carried as f64 / MOJO_PER_XCH);
-    println!(
-        "forwarded, not yet paid out: {:.6} XCH",
-        forwarded as f64 / MOJO_PER_XCH
-    );
+    println!("carried balances: {:.6} XCH", xch(carried));
+    println!("forwarded, not yet paid out: {:.6} XCH", xch(forwarded));
+    let mut ok = true;
+    match ledger::check_records(&rewards, &payouts, &farmers) {
+        Ok(l) => println!("ledger ok: {l}"),
+        Err(e) => {
+            ok = false;
+            println!("LEDGER MISMATCH (payouts are paused): {e}");
+        }
+    }
+    if verify && ok {
+        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+        let checked = runtime.block_on(async {
+            let chain = ChainClient::new(chain_config(&config))?;
+            Ok::<_, anyhow::Error>(ledger::check(&store, &chain, Scope::All).await)
+        })?;
+        match checked {
+            Ok(l) => println!(
+                "ledger verified on chain: {} confirmed payout outputs found",
+                l.outputs_on_chain
+            ),
+            Err(e) => {
+                ok = false;
+                println!("LEDGER MISMATCH (payouts are paused): {e}");
+            }
+        }
+    }
+    store.close();
+
+    let entitlements: Vec<Entitlement> = farmers.iter().map(entitlement).collect();
     let dry = plan(
         forwarded,
         config.pool.fee_basis_points,
         config.payouts.minimum_payout_mojos,
         &entitlements,
     );
+    let fee_to = config.fee_puzzle_hash()?.map(|ph| ph.to_bytes());
     if dry.rewards == 0 {
         println!("dry run: nothing to share yet (no forwarded rewards or no confirmed points)");
     } else {
         println!(
-            "dry run of a payout of it: fee {:.6} XCH, {} payments in {} transactions",
-            dry.fee as f64 / MOJO_PER_XCH,
-            dry.shares.iter().filter(|s| s.paid > 0).count(),
-            dry.batches(config.payouts.max_additions_per_transaction as usize)
-                .len()
+            "dry run of a payout of it: fee {:.6} XCH, {} outputs in {} transactions",
+            xch(dry.fee),
+            dry.outputs(fee_to).len(),
+            dry.batches(
+                config.payouts.max_additions_per_transaction as usize,
+                fee_to
+            )
+            .len()
         );
     }
     for s in dry.shares.iter().filter(|s| s.share > 0 || s.carried > 0) {
         println!(
             "  0x{}: share {:.6} XCH, pay {:.6}, carry {:.6}",
             hex::encode(s.payout_puzzle_hash),
-            s.share as f64 / MOJO_PER_XCH,
-            s.paid as f64 / MOJO_PER_XCH,
-            s.carried as f64 / MOJO_PER_XCH
+            xch(s.share),
+            xch(s.paid),
+            xch(s.carried)
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -172,8 +172,18 @@ impl Pool {
             None => None,
         };
         let update_payout = payout.clone();
-        self.update_farmer(payload.launcher_id, move |f| {
+        self.update_farmer_logged(payload.launcher_id, move |f| {
+            let mut changed = None;
             if let Some((text, ph)) = update_payout {
+                if f.payout_puzzle_hash != ph.to_bytes() {
+                    // Recorded in the same commit as the change itself.
+                    changed = Some(store::farmers::PayoutChange {
+                        launcher_id: f.launcher_id,
+                        old_puzzle_hash: f.payout_puzzle_hash,
+                        new_puzzle_hash: ph.to_bytes(),
+                        at_ms: unix_now_ms(),
+                    });
+                }
                 f.payout_instructions = text;
                 f.payout_puzzle_hash = ph.to_bytes();
             }
@@ -181,6 +191,7 @@ impl Pool {
                 f.difficulty = d;
                 f.recent_partials.clear();
             }
+            changed
         })
         .await?;
         Ok(PutFarmerResponse {
@@ -228,6 +239,19 @@ impl Pool {
         launcher_id: Bytes32,
         change: impl FnOnce(&mut FarmerRecord) + Send + 'static,
     ) -> Result<FarmerRecord, PoolError> {
+        self.update_farmer_logged(launcher_id, move |f| {
+            change(f);
+            None
+        })
+        .await
+    }
+
+    /// `update_farmer` whose change may also leave a payout instruction change in the trail, in one commit.
+    async fn update_farmer_logged(
+        &self,
+        launcher_id: Bytes32,
+        change: impl FnOnce(&mut FarmerRecord) -> Option<store::farmers::PayoutChange> + Send + 'static,
+    ) -> Result<FarmerRecord, PoolError> {
         let key = launcher_id.to_bytes();
         let updated = self
             .store()
@@ -235,15 +259,28 @@ impl Pool {
                 let Some(mut farmer) = store::farmers::get_for_update(txn, &key)? else {
                     return Ok(None);
                 };
-                change(&mut farmer);
+                let trail = change(&mut farmer);
+                if let Some(t) = &trail {
+                    store::farmers::record_payout_change(txn, t)?;
+                }
                 store::farmers::put(txn, &farmer)?;
-                Ok(Some(farmer))
+                Ok(Some((farmer, trail)))
             })
             .await
             .map_err(|e| PoolError::internal("updating the farmer failed", e))?;
-        updated.ok_or_else(|| {
+        let (farmer, trail) = updated.ok_or_else(|| {
             PoolError::new(PoolErrorCode::FarmerNotKnown, "launcher is not registered")
-        })
+        })?;
+        if let Some(t) = trail {
+            // A stolen token could redirect payouts: make every change visible.
+            tracing::warn!(
+                launcher_id = %hex::encode(t.launcher_id),
+                old = %hex::encode(t.old_puzzle_hash),
+                new = %hex::encode(t.new_puzzle_hash),
+                "payout instructions changed"
+            );
+        }
+        Ok(farmer)
     }
 
     fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {

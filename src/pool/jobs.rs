@@ -14,7 +14,22 @@ use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
 use super::confirm::Confirmer;
 use super::farmers::public_key;
 use super::relocate::{relocate, Misses};
-use super::Pool;
+use super::{Pool, PoolError};
+
+/// Why a job run stopped (the next run tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
+    #[error(transparent)]
+    Member(#[from] PoolError),
+    #[error("a member's PlotNFT puzzle cannot be built: {0}")]
+    Puzzle(#[from] crate::chia::puzzles::PuzzleError),
+    #[error("several genuine singleton coins claim launcher {0}; the PlotNFT is left as it was")]
+    AmbiguousSingleton(String),
+}
 
 /// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
 const MAX_HOPS: usize = 32;
@@ -62,11 +77,11 @@ pub fn spawn(pool: &Pool) {
 /// pooling to us, leaving (waiting room), or left. All current coins are looked up in one (chunked) query; a
 /// spend is acted on once it is `confirmation_depth` blocks deep. The height of the last complete run is kept
 /// in the database.
-pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), String> {
-    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
+pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), JobError> {
+    let peak = pool.chain().synced_peak()?;
     let farmers: Vec<FarmerRecord> = {
-        let txn = pool.store().read().map_err(|e| e.to_string())?;
-        store::farmers::all(&txn).map_err(|e| e.to_string())?
+        let txn = pool.store().read()?;
+        store::farmers::all(&txn)?
     };
     let followed: Vec<&FarmerRecord> = farmers
         .iter()
@@ -79,8 +94,7 @@ pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), St
     let records: HashMap<Bytes32, CoinRecord> = pool
         .chain()
         .coin_records_by_names(&ids, CoinQuery::all())
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .map(|r| (r.coin.coin_id(), r))
         .collect();
@@ -112,8 +126,8 @@ pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), St
     let height = u64::from(peak.height);
     pool.store()
         .write(move |txn| store::set_meta_u64(txn, "singletons_tracked_height", height))
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 async fn save(
@@ -121,7 +135,7 @@ async fn save(
     farmer: &FarmerRecord,
     membership: Membership,
     singleton: SingletonRecord,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     if membership == farmer.membership && Some(&singleton) == farmer.singleton.as_ref() {
         return Ok(());
     }
@@ -143,8 +157,8 @@ async fn save(
             }
             Ok(())
         })
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 /// Decodes the spends from `record` (the farmer's current coin, spent) onwards, as far as they are buried.
@@ -154,15 +168,13 @@ async fn follow(
     mut record: CoinRecord,
     peak_height: u32,
     depth: u32,
-) -> Result<Option<(Membership, SingletonRecord)>, String> {
+) -> Result<Option<(Membership, SingletonRecord)>, JobError> {
     let Some(mut singleton) = farmer.singleton.clone() else {
         return Ok(None);
     };
     let launcher_id = Bytes32::new(farmer.launcher_id);
-    let key = public_key(farmer).map_err(|e| e.message)?;
-    let puzzles = pool
-        .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
+    let key = public_key(farmer)?;
+    let puzzles = pool.member_puzzles(launcher_id, &key)?;
     let ours = pool.settings().plotnft_pool.clone();
     let mut membership = farmer.membership;
     let chain = pool.chain();
@@ -173,8 +185,7 @@ async fn follow(
         }
         let spend = chain
             .puzzle_and_solution(record.coin.coin_id(), spent_at)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let next = match PlotNft::from_parent_spend(
             &spend,
             pool.settings().genesis_challenge,
@@ -203,11 +214,7 @@ async fn follow(
         if membership == Membership::Left {
             break;
         }
-        match chain
-            .coin_record_by_name(next.coin.coin_id())
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        match chain.coin_record_by_name(next.coin.coin_id()).await? {
             Some(child) => record = child,
             None => break,
         }

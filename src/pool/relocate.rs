@@ -14,6 +14,7 @@ use crate::chia::puzzles::PlotNftState;
 use crate::store::{FarmerRecord, Membership, SingletonRecord};
 
 use super::farmers::public_key;
+use super::jobs::JobError;
 use super::Pool;
 
 /// Lookups in a row that must all miss before a member is taken to have left.
@@ -37,19 +38,16 @@ pub async fn relocate(
     farmer: &FarmerRecord,
     peak_height: u32,
     misses: &mut Misses,
-) -> Result<Option<(Membership, SingletonRecord)>, String> {
+) -> Result<Option<(Membership, SingletonRecord)>, JobError> {
     let launcher_id = Bytes32::new(farmer.launcher_id);
-    let key = public_key(farmer).map_err(|e| e.message)?;
-    let puzzles = pool
-        .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
-    let hash = |s| puzzles.puzzle_hash(s).map_err(|e| e.to_string());
+    let key = public_key(farmer)?;
+    let puzzles = pool.member_puzzles(launcher_id, &key)?;
+    let hash = |s| puzzles.puzzle_hash(s);
     let (pooling, exiting) = (hash(PlotNftState::Pooling)?, hash(PlotNftState::Exiting)?);
     let records = pool
         .chain()
         .coin_records_by_puzzle_hashes(&[pooling, exiting], CoinQuery::unspent())
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut genuine: Vec<&CoinRecord> = Vec::new();
     for record in records.iter().filter(|r| r.coin.amount % 2 == 1) {
         match pool.lineage_ok(record, launcher_id).await {
@@ -85,7 +83,11 @@ pub async fn relocate(
             )));
         }
         [] => {}
-        _ => return Err("several genuine singleton coins claim this launcher".into()),
+        _ => {
+            return Err(JobError::AmbiguousSingleton(hex::encode(
+                farmer.launcher_id,
+            )))
+        }
     }
     // Not found: the undone spend is usually included again within a few blocks.
     let depth = pool.config().payouts.confirmation_depth;

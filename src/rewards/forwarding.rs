@@ -4,6 +4,10 @@
 //! at most one per block, so batching buys little, and a separate bundle per member means one member's stale
 //! or changed PlotNFT can never block another's. A refused bundle leaves the reward `Found`; the next run
 //! rebuilds it from the PlotNFT's current coin and last spend.
+//!
+//! Income is verified arrival: a reward counts as forwarded only when its spend created a coin of the whole
+//! reward at the pool's puzzle hash (one of the reward coin's children). Spent any other way it is claimed
+//! elsewhere and never paid out. Both are judged again until buried, so a reorg that swaps the spend is seen.
 
 use std::collections::HashMap;
 
@@ -16,6 +20,8 @@ use crate::pool::Pool;
 use crate::store::rewards::{ForwardState, RewardRecord};
 use crate::store::{self, FarmerRecord, Membership};
 
+use super::error::RewardsError;
+
 /// Meta key: rewards confirmed below this height have all been found.
 const SCAN_HEIGHT: &str = "reward_scan_height";
 /// A submitted bundle still unconfirmed after this many blocks is rebuilt (dropped from the mempool).
@@ -27,11 +33,12 @@ pub struct ForwardRun {
     pub found: usize,
     pub submitted: usize,
     pub forwarded: usize,
+    pub claimed_elsewhere: usize,
     pub refused: usize,
 }
 
 /// Finds new rewards and moves every unfinished forward one step on.
-pub async fn run(pool: &Pool) -> Result<ForwardRun, String> {
+pub async fn run(pool: &Pool) -> Result<ForwardRun, RewardsError> {
     let mut stats = ForwardRun {
         found: discover(pool).await?,
         ..ForwardRun::default()
@@ -41,14 +48,15 @@ pub async fn run(pool: &Pool) -> Result<ForwardRun, String> {
 }
 
 /// Scans members' RewardPuzzle hashes (pooling and leaving members: a leaving member's rewards are forwarded
-/// before it can take them) for pool reward coins buried `confirmation_depth` deep.
-async fn discover(pool: &Pool) -> Result<usize, String> {
-    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
+/// before it can take them) for pool reward coins buried `confirmation_depth` deep, spent ones included: a
+/// reward someone else already forwarded (or claimed) is recorded as found and judged by its spend.
+async fn discover(pool: &Pool) -> Result<usize, RewardsError> {
+    let peak = pool.chain().synced_peak()?;
     let depth = pool.config().payouts.confirmation_depth;
     let (members, from) = {
-        let txn = pool.store().read().map_err(|e| e.to_string())?;
-        let farmers = store::farmers::all(&txn).map_err(|e| e.to_string())?;
-        let from = store::meta_u64(&txn, SCAN_HEIGHT).map_err(|e| e.to_string())?;
+        let txn = pool.store().read()?;
+        let farmers = store::farmers::all(&txn)?;
+        let from = store::meta_u64(&txn, SCAN_HEIGHT)?;
         (farmers, from)
     };
     let by_hash: HashMap<Bytes32, [u8; 32]> = members
@@ -64,15 +72,16 @@ async fn discover(pool: &Pool) -> Result<usize, String> {
     });
     let hashes: Vec<Bytes32> = by_hash.keys().copied().collect();
     let query = CoinQuery {
-        include_spent_coins: false,
+        include_spent_coins: true,
         start_height: Some(start),
         end_height: None,
     };
+    super::crash_point("reward-scan-before");
     let records = pool
         .chain()
         .coin_records_by_puzzle_hashes(&hashes, query)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
+    super::crash_point("reward-scan-returned");
     let genesis = pool.settings().genesis_challenge;
     let buried = peak.height.saturating_sub(depth);
     let rewards: Vec<RewardRecord> = records
@@ -95,10 +104,12 @@ async fn discover(pool: &Pool) -> Result<usize, String> {
         })
         .collect();
     let next_start = u64::from(buried.saturating_add(1).max(start));
-    pool.store()
+    let new = pool
+        .store()
         .write(move |txn| {
             let mut new = 0;
             for reward in &rewards {
+                // Keyed by coin id: a reward seen again (spent or not) is the same reward, counted once.
                 if store::rewards::insert_if_absent(txn, reward)? {
                     new += 1;
                 }
@@ -106,61 +117,136 @@ async fn discover(pool: &Pool) -> Result<usize, String> {
             store::set_meta_u64(txn, SCAN_HEIGHT, next_start)?;
             Ok(new)
         })
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    super::crash_point("reward-scan-recorded");
+    Ok(new)
 }
 
-/// Marks forwarded rewards, (re)submits the others.
-async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), String> {
-    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
+/// What the chain says about a spent reward: forwarded to the pool in full, or claimed elsewhere.
+fn judge(
+    reward: &RewardRecord,
+    spent_height: u32,
+    children: &[&CoinRecord],
+    pool_puzzle_hash: Bytes32,
+) -> ForwardState {
+    let to_pool = children
+        .iter()
+        .any(|c| c.coin.puzzle_hash == pool_puzzle_hash && c.coin.amount == reward.amount);
+    if to_pool {
+        ForwardState::Forwarded { spent_height }
+    } else {
+        ForwardState::ClaimedElsewhere {
+            spent_height,
+            destinations: children
+                .iter()
+                .map(|c| (c.coin.puzzle_hash.to_bytes(), c.coin.amount))
+                .collect(),
+        }
+    }
+}
+
+/// Judges every unsettled reward by the chain (spent how, or not spent), then (re)submits forwards.
+async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError> {
+    let peak = pool.chain().synced_peak()?;
     let (rewards, farmers) = {
-        let txn = pool.store().read().map_err(|e| e.to_string())?;
-        let rewards = store::rewards::all(&txn).map_err(|e| e.to_string())?;
-        let farmers: HashMap<[u8; 32], FarmerRecord> = store::farmers::all(&txn)
-            .map_err(|e| e.to_string())?
+        let txn = pool.store().read()?;
+        let rewards = store::rewards::all(&txn)?;
+        let farmers: HashMap<[u8; 32], FarmerRecord> = store::farmers::all(&txn)?
             .into_iter()
             .map(|f| (f.launcher_id, f))
             .collect();
         (rewards, farmers)
     };
+    let depth = pool.config().payouts.confirmation_depth;
+    // Settled: shared in a payout, or spent and buried (a reorg can no longer change how).
+    let open: Vec<RewardRecord> = rewards
+        .into_iter()
+        .filter(|r| {
+            r.payout_id.is_none()
+                && r.state
+                    .spent_height()
+                    .is_none_or(|h| h.saturating_add(depth) > peak.height)
+        })
+        .collect();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Bytes32> = open.iter().map(|r| Bytes32::new(r.coin_id)).collect();
+    let chain = pool.chain();
+    super::crash_point("reward-check-before");
+    let records: HashMap<Bytes32, CoinRecord> = chain
+        .coin_records_by_names(&ids, CoinQuery::all())
+        .await?
+        .into_iter()
+        .map(|r| (r.coin.coin_id(), r))
+        .collect();
+    let spent: Vec<Bytes32> = records
+        .values()
+        .filter(|r| r.spent_block_index > 0)
+        .map(|r| r.coin.coin_id())
+        .collect();
+    let children: Vec<CoinRecord> = if spent.is_empty() {
+        Vec::new()
+    } else {
+        chain
+            .coin_records_by_parent_ids(&spent, CoinQuery::all())
+            .await?
+    };
+    super::crash_point("reward-check-returned");
+    let pool_ph = pool.settings().plotnft_pool.pool_puzzle_hash;
+
     // One forward per PlotNFT at a time: each spends the singleton's current coin.
     let mut busy: Vec<[u8; 32]> = Vec::new();
-    let depth = pool.config().payouts.confirmation_depth;
-    for reward in rewards {
-        let forwarded = matches!(reward.state, ForwardState::Forwarded { .. });
-        if let ForwardState::Forwarded { spent_height } = reward.state {
-            // Settled once buried; until then a reorg can undo the forward, which sends it back to `Found`.
-            if reward.payout_id.is_some() || spent_height.saturating_add(depth) <= peak.height {
-                continue;
-            }
-        }
+    for reward in open {
         let coin_id = Bytes32::new(reward.coin_id);
-        let record = pool
-            .chain()
-            .coin_record_by_name(coin_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        match record {
-            Some(r) if forwarded && r.spent_block_index > 0 => continue,
-            Some(_) if forwarded => {
-                // Forwarded again below, in this same pass.
-                tracing::warn!(reward = %hex::encode(reward.coin_id), "a reorg undid a reward forward; forwarding it again");
-            }
+        let now = match records.get(&coin_id) {
             Some(r) if r.spent_block_index > 0 => {
-                let spent_height = r.spent_block_index;
-                set_state(
-                    pool,
-                    reward.coin_id,
-                    ForwardState::Forwarded { spent_height },
-                    false,
-                )
-                .await?;
-                stats.forwarded += 1;
+                let kids: Vec<&CoinRecord> = children
+                    .iter()
+                    .filter(|c| c.coin.parent_coin_info == coin_id)
+                    .collect();
+                Some(judge(&reward, r.spent_block_index, &kids, pool_ph))
+            }
+            Some(_) => None,
+            // The reward's own block was reorged away: nothing is known; it may come back.
+            None => {
+                if reward.state.spent_height().is_some() {
+                    set_state(pool, reward.coin_id, ForwardState::Found, false).await?;
+                }
                 continue;
             }
-            // Reorged away: it will be found again if it comes back.
-            None => continue,
-            Some(_) => {}
+        };
+        if let Some(state) = now {
+            if state != reward.state {
+                match &state {
+                    ForwardState::Forwarded { spent_height } => {
+                        tracing::info!(reward = %hex::encode(reward.coin_id), spent_height, "reward forwarded to the pool");
+                        stats.forwarded += 1;
+                    }
+                    ForwardState::ClaimedElsewhere {
+                        spent_height,
+                        destinations,
+                    } => {
+                        tracing::warn!(
+                            reward = %hex::encode(reward.coin_id),
+                            launcher_id = %hex::encode(reward.launcher_id),
+                            amount = reward.amount,
+                            spent_height,
+                            to = ?destinations.iter().map(|(ph, a)| format!("0x{}: {a}", hex::encode(ph))).collect::<Vec<_>>(),
+                            "a pool reward was claimed elsewhere: it is not pool income and is never paid out"
+                        );
+                        stats.claimed_elsewhere += 1;
+                    }
+                    _ => {}
+                }
+                set_state(pool, reward.coin_id, state, false).await?;
+                super::crash_point("reward-judged");
+            }
+            continue;
+        }
+        // Unspent on chain.
+        if reward.state.spent_height().is_some() {
+            tracing::warn!(reward = %hex::encode(reward.coin_id), "a reorg undid the spend of a reward; forwarding it again");
         }
         if let ForwardState::Submitted { at_height, .. } = reward.state {
             if peak.height < at_height.saturating_add(RESUBMIT_AFTER_BLOCKS) {
@@ -182,6 +268,7 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), String> {
                     at_height: peak.height,
                 };
                 set_state(pool, reward.coin_id, state, false).await?;
+                super::crash_point("forward-recorded");
                 stats.submitted += 1;
             }
             Err(why) => {
@@ -203,11 +290,15 @@ async fn submit(
     pool: &Pool,
     farmer: &FarmerRecord,
     reward: &RewardRecord,
-) -> Result<[u8; 32], String> {
+) -> Result<[u8; 32], RewardsError> {
+    let moved = |why| RewardsError::PlotNftMoved {
+        launcher: hex::encode(farmer.launcher_id),
+        why,
+    };
     let singleton = farmer
         .singleton
         .as_ref()
-        .ok_or("the PlotNFT's coin is not known yet")?;
+        .ok_or_else(|| moved("is not known yet"))?;
     let launcher_id = Bytes32::new(farmer.launcher_id);
     let plotnft_coin = Coin::new(
         Bytes32::new(singleton.parent_coin_id),
@@ -215,26 +306,22 @@ async fn submit(
         1,
     );
     if plotnft_coin.coin_id().to_bytes() != singleton.coin_id {
-        return Err("the stored PlotNFT coin is inconsistent".into());
+        return Err(moved("is stored inconsistently"));
     }
     let chain = pool.chain();
-    let current: Option<CoinRecord> = chain
-        .coin_record_by_name(plotnft_coin.coin_id())
-        .await
-        .map_err(|e| e.to_string())?;
+    let current: Option<CoinRecord> = chain.coin_record_by_name(plotnft_coin.coin_id()).await?;
     match current {
         Some(r) if r.spent_block_index == 0 => {}
         // Spent (a forward or a state change the tracker has not followed yet) or reorged: wait for it.
-        _ => return Err("the PlotNFT moved since it was last followed".into()),
+        _ => return Err(moved("moved since it was last followed")),
     }
     let parent_spend = chain
         .puzzle_and_solution(plotnft_coin.parent_coin_info, singleton.created_height)
-        .await
-        .map_err(|e| e.to_string())?;
-    let key = public_key(farmer).map_err(|e| e.message)?;
+        .await?;
+    let key = public_key(farmer).map_err(|e| RewardsError::member(&farmer.launcher_id, e))?;
     let puzzles = pool
         .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
+        .map_err(|e| RewardsError::member(&farmer.launcher_id, e))?;
     let reward_coin = Coin::new(
         Bytes32::new(reward.parent_coin_id),
         Bytes32::new(reward.puzzle_hash),
@@ -247,10 +334,10 @@ async fn submit(
         pool.settings().genesis_challenge,
         &reward_coin,
         Some(&puzzles),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let name = bundle.name().to_bytes();
-    chain.push_tx(&bundle).await.map_err(|e| e.to_string())?;
+    super::crash_point("forward-push-before");
+    chain.push_tx(&bundle).await?;
     // Pushed but not yet recorded: a restart rebuilds the same bundle, which the mempool already has.
     super::crash_point("forward-pushed");
     tracing::info!(
@@ -267,18 +354,21 @@ async fn set_state(
     coin_id: [u8; 32],
     state: ForwardState,
     failed: bool,
-) -> Result<(), String> {
+) -> Result<(), RewardsError> {
     pool.store()
         .write(move |txn| {
             if let Some(mut r) = store::rewards::get_for_update(txn, &coin_id)? {
-                r.state = state;
-                if failed {
-                    r.failed_attempts = r.failed_attempts.saturating_add(1);
+                // A reward already shared in a payout is settled: nothing moves it any more.
+                if r.payout_id.is_none() {
+                    r.state = state;
+                    if failed {
+                        r.failed_attempts = r.failed_attempts.saturating_add(1);
+                    }
+                    store::rewards::put(txn, &r)?;
                 }
-                store::rewards::put(txn, &r)?;
             }
             Ok(())
         })
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }

@@ -1,6 +1,9 @@
-//! Rewards and payouts: discovering pool rewards, forwarding them to the pool wallet, and paying farmers by
-//! points exactly once.
+//! Rewards and payouts: discovering pool rewards, verifying that they reached the pool, and paying farmers
+//! by points exactly once, with a ledger that must balance to the mojo.
+mod batches;
+pub mod error;
 pub mod forwarding;
+pub mod ledger;
 pub mod payout;
 pub mod payouts;
 
@@ -8,11 +11,18 @@ use std::time::Duration;
 
 use crate::pool::Pool;
 
-/// Fault injection for the crash tests: with `CHIA_POOL_CRASH_AT=<step>` the process aborts right after that
-/// step of the money path, as a power cut would.
+pub use error::RewardsError;
+
+/// Fault injection for the crash tests: with `CHIA_POOL_CRASH_AT=<step>` the process aborts at that step of
+/// the money path, as a power cut would. Steps come in threes around each wallet or node call: `…-before`
+/// the call, `…-returned`/`…-pushed` after it but before its record, and the recorded step after the record.
+/// With `CHIA_POOL_CRASH_MARK=<file>` the step is written there first, so a test can tell where it died.
 pub(crate) fn crash_point(step: &str) {
     if std::env::var("CHIA_POOL_CRASH_AT").is_ok_and(|s| s == step) {
-        eprintln!("crash injected after {step}");
+        if let Ok(mark) = std::env::var("CHIA_POOL_CRASH_MARK") {
+            let _ = std::fs::write(mark, step);
+        }
+        eprintln!("crash injected at {step}");
         std::process::abort();
     }
 }
@@ -33,6 +43,7 @@ pub fn spawn(pool: &Pool) {
             match payouts::run(&p).await {
                 Ok(run) if run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
                 Ok(_) => {}
+                Err(e @ RewardsError::Ledger(_)) => tracing::error!("PAYOUTS PAUSED: {e}"),
                 Err(e) => tracing::warn!("payouts paused: {e}"),
             }
             let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;

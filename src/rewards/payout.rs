@@ -5,6 +5,8 @@
 //! joins its carried balance; balances at or above the minimum are paid, the others carried to the next
 //! payout.
 
+use std::collections::HashMap;
+
 /// One farmer's standing before a payout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entitlement {
@@ -40,15 +42,33 @@ pub struct PayoutPlan {
 }
 
 impl PayoutPlan {
-    /// The payments, at most `per_batch` to a transaction, in a stable order.
-    pub fn batches(&self, per_batch: usize) -> Vec<Vec<(&[u8; 32], u64)>> {
-        let payments: Vec<(&[u8; 32], u64)> = self
+    /// The payments, one output per puzzle hash (members sharing an address are summed into one output: two
+    /// equal outputs of one transaction would be the same coin), the fee as one more payee when it is sent to
+    /// `fee_to`; at most `per_batch` outputs to a transaction, in a stable order (first appearance).
+    pub fn outputs(&self, fee_to: Option<[u8; 32]>) -> Vec<([u8; 32], u64)> {
+        let fee = fee_to.filter(|_| self.fee > 0).map(|ph| (ph, self.fee));
+        let mut outputs: Vec<([u8; 32], u64)> = Vec::new();
+        let mut index: HashMap<[u8; 32], usize> = HashMap::new();
+        let payments = self
             .shares
             .iter()
             .filter(|s| s.paid > 0)
-            .map(|s| (&s.payout_puzzle_hash, s.paid))
-            .collect();
-        payments
+            .map(|s| (s.payout_puzzle_hash, s.paid));
+        for (ph, amount) in payments.chain(fee) {
+            match index.get(&ph) {
+                Some(&i) => outputs[i].1 = outputs[i].1.saturating_add(amount),
+                None => {
+                    index.insert(ph, outputs.len());
+                    outputs.push((ph, amount));
+                }
+            }
+        }
+        outputs
+    }
+
+    /// `outputs` split into transactions of at most `per_batch` outputs.
+    pub fn batches(&self, per_batch: usize, fee_to: Option<[u8; 32]>) -> Vec<Vec<([u8; 32], u64)>> {
+        self.outputs(fee_to)
             .chunks(per_batch.max(1))
             .map(<[_]>::to_vec)
             .collect()
@@ -224,7 +244,7 @@ mod tests {
     fn batches_respect_the_size() {
         let farmers: Vec<_> = (0..10).map(|i| farmer(i, 1, 0)).collect();
         let p = plan(1_000_000, 0, 1, &farmers);
-        let batches = p.batches(4);
+        let batches = p.batches(4, None);
         assert_eq!(
             batches.iter().map(Vec::len).collect::<Vec<_>>(),
             vec![4, 4, 2]
@@ -233,6 +253,24 @@ mod tests {
             batches.iter().flatten().map(|(_, a)| a).sum::<u64>(),
             1_000_000
         );
+    }
+
+    #[test]
+    fn one_output_per_puzzle_hash() {
+        // Farmers 1 and 2 share an address, and the fee goes to that same address too.
+        let mut farmers: Vec<_> = (1..=3).map(|i| farmer(i, 1, 0)).collect();
+        farmers[1].payout_puzzle_hash = farmers[0].payout_puzzle_hash;
+        let p = plan(3000, 1000, 1, &farmers);
+        assert_eq!(p.fee, 300);
+        let shared = farmers[0].payout_puzzle_hash;
+        let outputs = p.outputs(Some(shared));
+        assert_eq!(outputs.len(), 2, "{outputs:?}");
+        assert_eq!(outputs[0], (shared, 900 + 900 + 300));
+        assert_eq!(outputs[1], (farmers[2].payout_puzzle_hash, 900));
+        assert_eq!(p.outputs(None).len(), 2);
+        assert_eq!(p.outputs(None)[0], (shared, 1800));
+        // Batches never split one puzzle hash: outputs are made first, then chunked.
+        assert_eq!(p.batches(1, Some([0xfe; 32])).len(), 3);
     }
 
     proptest! {

@@ -2,21 +2,22 @@
 //!
 //! A payout is planned in one write: the forwarded rewards not yet shared, every farmer's confirmed points
 //! and carried balance go in; the shares, the points consumed, the new carried balances and the payout's
-//! transactions ("batches") come out, all in the same commit. Each batch then moves forward through recorded
-//! states: the wallet signs it (recorded), the recorded transaction is pushed (recorded), its confirmation is
-//! recorded. After a crash anywhere, a batch resumes from its record: a signed transaction is pushed again as
-//! the same transaction (it spends the same coins, so it can only pay once), and nothing is signed twice for
-//! one batch once a signature was recorded.
+//! transactions ("batches", one output per payout puzzle hash) come out, all in the same commit. Each batch
+//! then moves on by itself (`batches.rs`): one batch that cannot move never holds up the others, nor later
+//! payouts.
 
-use chia_protocol::Bytes32;
-
-use crate::chain::wallet::{Addition, TransactionRequest};
 use crate::pool::{unix_now, Pool};
-use crate::store::payouts::{Batch, BatchState, PayoutLine, PayoutRecord};
+use crate::store::payouts::{Batch, PayoutLine, PayoutRecord};
 use crate::store::{self, rewards::ForwardState};
 
+use super::batches::settle;
 use super::crash_point;
+use super::error::RewardsError;
+use super::ledger::{self, Scope};
 use super::payout::{plan, Entitlement};
+
+/// How many recent payouts the chain side of the ledger check covers after each run.
+const CHECKED_PAYOUTS: usize = 10;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PayoutRun {
@@ -24,33 +25,49 @@ pub struct PayoutRun {
     pub signed: usize,
     pub pushed: usize,
     pub confirmed: usize,
+    pub abandoned: usize,
+    pub waiting: usize,
 }
 
-/// Finishes the open payout, or plans a new one when the interval has passed.
-pub async fn run(pool: &Pool) -> Result<PayoutRun, String> {
+/// Checks the ledger, moves every open payout on, plans a new one when the interval has passed, and checks
+/// the ledger again. A ledger mismatch stops everything here (payouts paused) with the difference named.
+pub async fn run(pool: &Pool) -> Result<PayoutRun, RewardsError> {
     let mut stats = PayoutRun::default();
     let payouts = {
-        let txn = pool.store().read().map_err(|e| e.to_string())?;
-        store::payouts::all(&txn).map_err(|e| e.to_string())?
+        let txn = pool.store().read()?;
+        let rewards = store::rewards::all(&txn)?;
+        let payouts = store::payouts::all(&txn)?;
+        let farmers = store::farmers::all(&txn)?;
+        ledger::check_records(&rewards, &payouts, &farmers)?;
+        payouts
     };
-    if let Some(open) = payouts.iter().find(|p| !p.finished()) {
-        settle(pool, open, &mut stats).await?;
-        return Ok(stats);
+    for open in payouts.iter().filter(|p| !p.finished()) {
+        for index in 0..open.batches.len() {
+            if let Err(e) = settle(pool, open.id, index, &mut stats).await {
+                stats.waiting += 1;
+                tracing::warn!(
+                    payout = open.id,
+                    batch = index,
+                    "payout transaction waits (other payouts go on): {e}"
+                );
+            }
+        }
     }
     let last = payouts.last().map_or(0, |p| p.created_at);
-    if unix_now() < last.saturating_add(pool.config().payouts.interval_secs) {
-        return Ok(stats);
+    if unix_now() >= last.saturating_add(pool.config().payouts.interval_secs) {
+        let peak = pool.chain().synced_peak()?;
+        stats.planned = plan_payout(pool, peak.height).await?;
+        if stats.planned.is_some() {
+            crash_point("payout-planned");
+        }
     }
-    let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
-    stats.planned = plan_payout(pool, peak.height).await?;
-    if stats.planned.is_some() {
-        crash_point("payout-planned");
-    }
+    let l = ledger::check(pool.store(), pool.chain(), Scope::Latest(CHECKED_PAYOUTS)).await?;
+    tracing::debug!("ledger balances: {l}");
     Ok(stats)
 }
 
 /// Writes the next payout; None when there is nothing to pay.
-async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, String> {
+async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, RewardsError> {
     let c = pool.config();
     let depth = c.payouts.confirmation_depth;
     let (fee_bp, minimum, per_batch) = (
@@ -58,13 +75,17 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
         c.payouts.minimum_payout_mojos,
         c.payouts.max_additions_per_transaction as usize,
     );
-    pool.store()
+    // Validated at startup; an unreadable value here keeps the fee in the wallet rather than guessing.
+    let fee_to = c.fee_puzzle_hash().ok().flatten().map(|ph| ph.to_bytes());
+    let name = c.pool.name.clone();
+    let planned = pool
+        .store()
         .write(move |txn| {
             // Read inside the write: points credited meanwhile cannot slip between the plan and its update.
             let read_farmers = store::farmers::all_for_update(txn)?;
             let rewards: Vec<_> = store::rewards::all_for_update(txn)?
                 .into_iter()
-                // Only forwards buried `confirmation_depth` deep: a reorg can no longer take them back.
+                // Only verified forwards buried `confirmation_depth` deep: a reorg can no longer undo them.
                 .filter(|r| {
                     matches!(r.state, ForwardState::Forwarded { spent_height }
                         if spent_height.saturating_add(depth) <= peak_height)
@@ -77,18 +98,16 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
                 .fold(0u64, u64::saturating_add);
             let entitlements: Vec<Entitlement> = read_farmers.iter().map(entitlement).collect();
             let p = plan(total, fee_bp, minimum, &entitlements);
+            let id = store::payouts::next_id(txn)?;
+            let memo = format!("{name} payout {id}");
             let batches: Vec<Batch> = p
-                .batches(per_batch)
+                .batches(per_batch, fee_to)
                 .into_iter()
-                .map(|b| Batch {
-                    additions: b.into_iter().map(|(ph, amount)| (*ph, amount)).collect(),
-                    state: BatchState::Planned,
-                })
+                .map(|additions| Batch::new(additions, memo.clone()))
                 .collect();
             if batches.is_empty() && p.rewards == 0 {
                 return Ok(None);
             }
-            let id = store::payouts::next_id(txn)?;
             for (farmer, share) in read_farmers.iter().zip(&p.shares) {
                 let mut f = farmer.clone();
                 f.points = f.points.saturating_sub(share.points);
@@ -108,6 +127,7 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
                 created_at: unix_now(),
                 rewards: p.rewards,
                 fee: p.fee,
+                fee_puzzle_hash: fee_to.filter(|_| p.fee > 0),
                 reward_coins: coins,
                 lines: p
                     .shares
@@ -115,6 +135,7 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
                     .filter(|s| s.points > 0 || s.paid > 0 || s.carried > 0)
                     .map(|s| PayoutLine {
                         launcher_id: s.launcher_id,
+                        payout_puzzle_hash: s.payout_puzzle_hash,
                         points: s.points,
                         share: s.share,
                         paid: s.paid,
@@ -126,8 +147,8 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Strin
             store::payouts::put(txn, &record)?;
             Ok(Some(id))
         })
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(planned)
 }
 
 /// What a farmer is owed going into a payout.
@@ -138,116 +159,4 @@ pub fn entitlement(f: &store::FarmerRecord) -> Entitlement {
         points: f.points,
         carried: f.carried,
     }
-}
-
-/// Moves every batch of an open payout as far as it goes now.
-async fn settle(pool: &Pool, payout: &PayoutRecord, stats: &mut PayoutRun) -> Result<(), String> {
-    let fee = pool.config().payouts.transaction_fee_mojos;
-    for (index, batch) in payout.batches.iter().enumerate() {
-        let mut state = batch.state.clone();
-        if state == BatchState::Planned {
-            let request = TransactionRequest {
-                additions: batch
-                    .additions
-                    .iter()
-                    .map(|(ph, amount)| Addition {
-                        puzzle_hash: Bytes32::new(*ph),
-                        amount: *amount,
-                        memos: Vec::new(),
-                    })
-                    .collect(),
-                fee,
-                wallet_id: 1,
-                excluded_coin_ids: Vec::new(),
-            };
-            let (name, tx) = pool
-                .chain()
-                .sign_transaction(&request)
-                .await
-                .map_err(|e| e.to_string())?;
-            state = BatchState::Signed {
-                tx_name: name.to_bytes(),
-                tx_json: tx.to_string(),
-            };
-            record(pool, payout.id, index, state.clone()).await?;
-            stats.signed += 1;
-            crash_point("payout-signed");
-        }
-        if let BatchState::Signed { tx_name, tx_json } | BatchState::Pushed { tx_name, tx_json } =
-            &state
-        {
-            let confirmed = pool
-                .chain()
-                .get_transaction(Bytes32::new(*tx_name))
-                .await
-                .map_err(|e| e.to_string())?
-                .filter(|t| t.confirmed);
-            // A confirmation is final once buried; a shallower one may still be reorged away.
-            let peak_height = pool.chain().peak().map_or(0, |p| p.height);
-            let depth = pool.config().payouts.confirmation_depth;
-            let confirmed =
-                confirmed.filter(|t| t.confirmed_at_height.saturating_add(depth) <= peak_height);
-            if let Some(t) = confirmed {
-                record(
-                    pool,
-                    payout.id,
-                    index,
-                    BatchState::Confirmed {
-                        tx_name: *tx_name,
-                        height: t.confirmed_at_height,
-                    },
-                )
-                .await?;
-                stats.confirmed += 1;
-                continue;
-            }
-            // Pushing the recorded transaction again is harmless: it is the same transaction.
-            let tx: serde_json::Value = serde_json::from_str(tx_json).map_err(|e| e.to_string())?;
-            pool.chain()
-                .push_transactions(vec![tx], 0)
-                .await
-                .map_err(|e| e.to_string())?;
-            if matches!(state, BatchState::Signed { .. }) {
-                record(
-                    pool,
-                    payout.id,
-                    index,
-                    BatchState::Pushed {
-                        tx_name: *tx_name,
-                        tx_json: tx_json.clone(),
-                    },
-                )
-                .await?;
-                stats.pushed += 1;
-                crash_point("payout-pushed");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Records a batch's new state, only forward (a stale writer cannot move a batch back).
-async fn record(pool: &Pool, id: u64, index: usize, state: BatchState) -> Result<(), String> {
-    pool.store()
-        .write(move |txn| {
-            let Some(mut payout) = store::payouts::get_for_update(txn, id)? else {
-                return Ok(());
-            };
-            let Some(batch) = payout.batches.get_mut(index) else {
-                return Ok(());
-            };
-            let rank = |s: &BatchState| match s {
-                BatchState::Planned => 0,
-                BatchState::Signed { .. } => 1,
-                BatchState::Pushed { .. } => 2,
-                BatchState::Confirmed { .. } => 3,
-            };
-            if rank(&state) > rank(&batch.state) {
-                batch.state = state;
-                store::payouts::put(txn, &payout)?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -56,3 +56,46 @@ pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<FarmerRecord>, Store
     let table = txn.open_table(FARMERS)?;
     decode_all(&table)
 }
+
+/// (launcher id ‖ change time in unix ms, big-endian) → payout instruction change: a farmer's history stays
+/// together and in time order.
+const PAYOUT_CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("payout_changes");
+
+/// A change of a farmer's payout instructions (a stolen token could redirect payouts: the trail shows it).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct PayoutChange {
+    pub launcher_id: [u8; 32],
+    pub old_puzzle_hash: [u8; 32],
+    pub new_puzzle_hash: [u8; 32],
+    /// Unix milliseconds.
+    pub at_ms: u64,
+}
+
+pub(super) fn create_change_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(PAYOUT_CHANGES)?;
+    Ok(())
+}
+
+pub fn record_payout_change(
+    txn: &WriteTransaction,
+    change: &PayoutChange,
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(PAYOUT_CHANGES)?;
+    let mut key = change.launcher_id.to_vec();
+    key.extend_from_slice(&change.at_ms.to_be_bytes());
+    // Two changes in the same millisecond keep both: the later one takes the next free key.
+    while table.get(key.as_slice())?.is_some() {
+        let at = u64::from_be_bytes(key[32..40].try_into().unwrap_or_default()).saturating_add(1);
+        key.truncate(32);
+        key.extend_from_slice(&at.to_be_bytes());
+    }
+    let bytes = encode(change)?;
+    table.insert(key.as_slice(), bytes.as_slice())?;
+    Ok(())
+}
+
+/// Every payout instruction change, grouped by farmer, oldest first.
+pub fn payout_changes(txn: &ReadTransaction) -> Result<Vec<PayoutChange>, StoreError> {
+    let table = txn.open_table(PAYOUT_CHANGES)?;
+    decode_all(&table)
+}

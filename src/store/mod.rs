@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub use records::{FarmerRecord, Membership, PartialRecord, PartialState, SingletonRecord};
 
 /// Bumped whenever a table's layout changes; `open` refuses a file with another version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// How many queued writes one commit may take.
 const MAX_BATCH: usize = 512;
 
@@ -252,6 +252,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
     }
     // Create every table up front so that readers never meet a missing table.
     farmers::create_tables(&txn)?;
+    farmers::create_change_tables(&txn)?;
     partials::create_tables(&txn)?;
     rewards::create_tables(&txn)?;
     payouts::create_tables(&txn)?;

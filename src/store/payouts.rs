@@ -10,31 +10,99 @@ use super::StoreError;
 /// payout id (1, 2, …) → payout.
 const PAYOUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payouts");
 
-/// Where one payout transaction stands. It moves forward only; a crash at any point resumes from the
-/// recorded state and never signs a second transaction for the same batch once one was recorded.
+/// A payout transaction the wallet signed, as recorded before it is sent: the very same transaction can be
+/// pushed again, and the chain can be asked whether its outputs exist and whether its inputs are still free.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SignedTx {
+    pub tx_name: [u8; 32],
+    /// The TransactionRecord JSON exactly as the wallet returned it.
+    pub tx_json: String,
+    /// Ids of the coins it creates for the batch's payees (one per addition).
+    pub outputs: Vec<[u8; 32]>,
+    /// Ids of the wallet coins it spends.
+    pub inputs: Vec<[u8; 32]>,
+    /// Peak height when it was signed.
+    pub signed_at: u32,
+}
+
+/// Where one payout transaction stands. It moves forward only, except that a transaction the chain proves
+/// dead (none of its outputs exist and one of its inputs was spent by another transaction, buried) is
+/// abandoned and the batch goes back to `Planned` to be paid by a new transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum BatchState {
     /// Planned; no transaction recorded yet.
     Planned,
-    /// The wallet signed it (TransactionRecord JSON as the wallet returned it); maybe not sent yet.
-    Signed { tx_name: [u8; 32], tx_json: String },
-    /// Handed to the wallet to broadcast.
-    Pushed { tx_name: [u8; 32], tx_json: String },
-    /// Confirmed on chain.
-    Confirmed { tx_name: [u8; 32], height: u32 },
+    /// The wallet signed it; maybe not sent yet.
+    Signed(SignedTx),
+    /// Handed to the wallet to broadcast (the wallet accepted it).
+    Pushed(SignedTx),
+    /// Its outputs are on chain at `height`, buried `confirmation_depth` deep.
+    Confirmed {
+        tx_name: [u8; 32],
+        height: u32,
+        outputs: Vec<[u8; 32]>,
+    },
+}
+
+impl BatchState {
+    /// Forward order of the states (an abandoned transaction is the one way back).
+    pub fn rank(&self) -> u8 {
+        match self {
+            BatchState::Planned => 0,
+            BatchState::Signed(_) => 1,
+            BatchState::Pushed(_) => 2,
+            BatchState::Confirmed { .. } => 3,
+        }
+    }
+
+    /// The recorded transaction not yet confirmed, if any.
+    pub fn pending(&self) -> Option<&SignedTx> {
+        match self {
+            BatchState::Signed(tx) | BatchState::Pushed(tx) => Some(tx),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Batch {
-    /// (payee puzzle hash, mojo)
+    /// (payee puzzle hash, mojo): one output per puzzle hash.
     pub additions: Vec<([u8; 32], u64)>,
+    /// Text memo on every output, telling the payee what the coin is.
+    pub memo: String,
     pub state: BatchState,
+    /// Transactions of this batch the chain proved dead (never landed, can no longer land).
+    pub abandoned: Vec<[u8; 32]>,
+    /// Why the batch is not moving, for the operator (a wallet refusal, a transaction that cannot be proven
+    /// landed or dead); empty when it moves.
+    pub waiting: String,
+}
+
+impl Batch {
+    pub fn new(additions: Vec<([u8; 32], u64)>, memo: String) -> Self {
+        Self {
+            additions,
+            memo,
+            state: BatchState::Planned,
+            abandoned: Vec::new(),
+            waiting: String::new(),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.additions
+            .iter()
+            .map(|(_, a)| a)
+            .fold(0, |t, a| t.saturating_add(*a))
+    }
 }
 
 /// One farmer's line in a payout.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct PayoutLine {
     pub launcher_id: [u8; 32],
+    /// Where this farmer's payment went (members sharing an address share one output).
+    pub payout_puzzle_hash: [u8; 32],
     pub points: u64,
     pub share: u64,
     pub paid: u64,
@@ -48,6 +116,8 @@ pub struct PayoutRecord {
     /// Forwarded rewards shared in this payout (sum of `reward_coins`' amounts).
     pub rewards: u64,
     pub fee: u64,
+    /// Where the fee was sent as an output of the batches; None = it stays in the pool wallet.
+    pub fee_puzzle_hash: Option<[u8; 32]>,
     pub reward_coins: Vec<[u8; 32]>,
     pub lines: Vec<PayoutLine>,
     pub batches: Vec<Batch>,

@@ -10,7 +10,7 @@ use super::StoreError;
 const REWARDS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("rewards");
 
 /// Where a reward's forward to the pool's puzzle hash stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum ForwardState {
     /// Found and buried deep enough; not forwarded yet (or the last attempt failed and will be rebuilt).
     Found,
@@ -19,8 +19,27 @@ pub enum ForwardState {
         bundle_name: [u8; 32],
         at_height: u32,
     },
-    /// The reward coin was spent on chain at this height: the pool wallet received it.
+    /// The reward coin's spend at this height created a coin of the whole reward at the pool's puzzle hash:
+    /// the pool received it.
     Forwarded { spent_height: u32 },
+    /// The reward coin was spent at this height without paying the pool the whole reward (a member that left
+    /// claimed it, or a reorg replaced the forward): never pool income, never paid out. `destinations` are
+    /// the spend's children (puzzle hash, mojo) as far as the chain shows them.
+    ClaimedElsewhere {
+        spent_height: u32,
+        destinations: Vec<([u8; 32], u64)>,
+    },
+}
+
+impl ForwardState {
+    /// The height the reward coin was spent at, once it was.
+    pub fn spent_height(&self) -> Option<u32> {
+        match self {
+            ForwardState::Forwarded { spent_height }
+            | ForwardState::ClaimedElsewhere { spent_height, .. } => Some(*spent_height),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]

@@ -290,6 +290,30 @@ impl NodeState {
         }
     }
 
+    /// Spends a coin at `height` creating `children` (puzzle hash, amount), as a real spend's additions.
+    pub fn spend_coin_to(&mut self, coin_id: Bytes32, height: u32, children: &[(Bytes32, u64)]) {
+        self.spend_coin(coin_id, height, Program::default(), Program::default());
+        for (ph, amount) in children {
+            let coin = Coin::new(coin_id, *ph, *amount);
+            self.add_coin_record(CoinRecord::new(
+                coin,
+                height,
+                0,
+                false,
+                1_700_000_000 + u64::from(height),
+            ));
+        }
+    }
+
+    /// Undoes the spend of a coin and removes its children (a reorg that drops the spending block).
+    pub fn unspend_coin(&mut self, coin_id: Bytes32) {
+        if let Some(r) = self.coins.get_mut(&coin_id) {
+            r.spent_block_index = 0;
+        }
+        self.spends.remove(&coin_id);
+        self.coins.retain(|_, r| r.coin.parent_coin_info != coin_id);
+    }
+
     pub(super) fn block_json(&self, block: &FakeBlock) -> Value {
         let zero = hex32(&Bytes32::default());
         let finished = |which: usize| -> Value {
@@ -583,6 +607,15 @@ impl Default for NodeState {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A coin from its JSON (`parent_coin_info`, `puzzle_hash`, `amount`).
+pub fn coin_from_json(value: &Value) -> Option<Coin> {
+    Some(Coin::new(
+        parse32(value.get("parent_coin_info")?)?,
+        parse32(value.get("puzzle_hash")?)?,
+        value.get("amount")?.as_u64()?,
+    ))
 }
 
 /// Hex with or without `0x`, as the node's handlers accept.

@@ -25,6 +25,12 @@ pub struct WalletState {
     pub transactions: BTreeMap<Bytes32, Value>,
     /// Transactions broadcast (pushed), in order.
     pub broadcast: Vec<Bytes32>,
+    /// Every transaction the wallet built (signed), pushed or not, in order.
+    pub signed: Vec<Bytes32>,
+    /// Payees the wallet refuses to pay (`create_signed_transaction` fails naming them).
+    pub refuse_puzzle_hashes: Vec<Bytes32>,
+    /// When set, `push_transactions` fails with this message (the wallet or its peers refuse).
+    pub push_error: Option<String>,
     counter: u64,
 }
 
@@ -45,6 +51,9 @@ impl WalletState {
             address: chia_pool::chia::address::encode_puzzle_hash(&Bytes32::new([0x77; 32]), "xch"),
             transactions: BTreeMap::new(),
             broadcast: Vec::new(),
+            signed: Vec::new(),
+            refuse_puzzle_hashes: Vec::new(),
+            push_error: None,
             counter: 0,
         }
     }
@@ -105,6 +114,12 @@ impl WalletState {
             ) else {
                 return Err(RpcFailure::new("VALIDATION_ERROR", "bad addition"));
             };
+            if self.refuse_puzzle_hashes.contains(&puzzle_hash) {
+                return Err(RpcFailure::new(
+                    "VALIDATION_ERROR",
+                    format!("refusing to pay 0x{}", hex::encode(puzzle_hash)),
+                ));
+            }
             total += amount;
             let coin = Coin::new(parent, puzzle_hash, amount);
             if let Some(texts) = addition.get("memos").and_then(Value::as_array) {
@@ -127,6 +142,7 @@ impl WalletState {
             ));
         }
         let name = self.fresh();
+        self.signed.push(name);
         let first_ph = additions[0]
             .get("puzzle_hash")
             .cloned()
@@ -196,6 +212,10 @@ impl WalletState {
                            "unsigned_transactions": [], "sync_status": 0})
                 })
             }
+            "push_transactions" if self.push_error.is_some() => Err(RpcFailure::new(
+                "UNKNOWN",
+                self.push_error.clone().unwrap_or_default(),
+            )),
             "push_transactions" => {
                 let txs = body
                     .get("transactions")

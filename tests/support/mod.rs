@@ -34,6 +34,7 @@ pub mod fake_node;
 pub mod fake_wallet;
 pub mod farmer;
 pub mod node_2_7_5;
+pub mod payout_seed;
 pub mod pebble;
 pub mod plotnft_chain;
 pub mod plots;
@@ -109,5 +110,95 @@ impl FakeChain {
 
     pub fn wallet_state(&self) -> MutexGuard<'_, WalletState> {
         self.wallet_state.lock().expect("wallet state")
+    }
+
+    /// Puts a wallet transaction on chain at `height`: its input coins spent there (added first if the node
+    /// does not know them) and its outputs created there; the wallet shows it confirmed. False if the wallet
+    /// has no such transaction, or one of its inputs is already spent (it cannot land).
+    pub fn land(&self, name: &chia_protocol::Bytes32, height: u32) -> bool {
+        let Some(tx) = self.wallet_state().transactions.get(name).cloned() else {
+            return false;
+        };
+        let coins = |key: &str| -> Vec<chia_protocol::Coin> {
+            tx[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(fake_node::coin_from_json).collect())
+                .unwrap_or_default()
+        };
+        let (removals, additions) = (coins("removals"), coins("additions"));
+        {
+            let mut node = self.node_state();
+            let spent = removals.iter().any(|c| {
+                node.coins
+                    .get(&c.coin_id())
+                    .is_some_and(|r| r.spent_block_index > 0)
+            });
+            if spent {
+                return false;
+            }
+            for c in &removals {
+                node.coins.entry(c.coin_id()).or_insert_with(|| {
+                    chia_protocol::CoinRecord::new(
+                        *c,
+                        height.saturating_sub(1),
+                        0,
+                        false,
+                        1_700_000_000,
+                    )
+                });
+                if let Some(r) = node.coins.get_mut(&c.coin_id()) {
+                    r.spent_block_index = height;
+                }
+            }
+            for c in &additions {
+                node.add_coin_record(chia_protocol::CoinRecord::new(
+                    *c,
+                    height,
+                    0,
+                    false,
+                    1_700_000_000,
+                ));
+            }
+        }
+        self.wallet_state().confirm(name, height);
+        true
+    }
+
+    /// Undoes `land` (a reorg dropped the block): outputs gone, inputs unspent, the wallet shows it pending.
+    pub fn unland(&self, name: &chia_protocol::Bytes32) {
+        let Some(tx) = self.wallet_state().transactions.get(name).cloned() else {
+            return;
+        };
+        let coins = |key: &str| -> Vec<chia_protocol::Coin> {
+            tx[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(fake_node::coin_from_json).collect())
+                .unwrap_or_default()
+        };
+        {
+            let mut node = self.node_state();
+            for c in coins("additions") {
+                node.coins.remove(&c.coin_id());
+            }
+            for c in coins("removals") {
+                if let Some(r) = node.coins.get_mut(&c.coin_id()) {
+                    r.spent_block_index = 0;
+                }
+            }
+        }
+        if let Some(t) = self.wallet_state().transactions.get_mut(name) {
+            t["confirmed"] = serde_json::json!(false);
+            t["confirmed_at_height"] = serde_json::json!(0);
+        }
+    }
+
+    /// The coins at `puzzle_hash` on the fake node (spent or not).
+    pub fn coins_at(&self, puzzle_hash: &[u8; 32]) -> Vec<chia_protocol::Coin> {
+        self.node_state()
+            .coins
+            .values()
+            .filter(|r| r.coin.puzzle_hash.to_bytes() == *puzzle_hash)
+            .map(|r| r.coin)
+            .collect()
     }
 }
