@@ -6,4 +6,5 @@ pub mod config;
 pub mod http;
 pub mod pool;
 pub mod rewards;
+pub mod shutdown;
 pub mod store;

@@ -1,5 +1,7 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
+mod database;
+mod preflight;
 mod rewards;
 mod serve;
 
@@ -11,8 +13,9 @@ use anyhow::{bail, Context};
 use crate::chain::{ChainClient, ChainConfig};
 use crate::config::Config;
 use crate::pool::tokens;
-use crate::store::{self, Store};
+use crate::store;
 
+pub use database::{backup, check_db};
 pub use rewards::rewards;
 pub use serve::serve;
 
@@ -106,15 +109,30 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             println!("auth     ERROR: {e}");
         }
     }
-    match Store::open(&config.store.path).and_then(|s| {
-        let txn = s.read()?;
-        store::farmers::count(&txn)
-    }) {
-        Ok(n) => println!("store    ok: {} ({n} farmers)", config.store.path.display()),
+    match preflight::check(&config) {
+        Ok(()) => println!("server   ok: TLS files and listen address"),
         Err(e) => {
             ok = false;
-            println!("store    ERROR: {e}");
+            println!("server   ERROR: {e:#}");
         }
+    }
+    if config.store.path.exists() {
+        match store::backup::check_file(&config.store.path) {
+            Ok(s) => println!(
+                "store    ok: {} ({})",
+                config.store.path.display(),
+                database::describe(&s)
+            ),
+            Err(e) => {
+                ok = false;
+                println!("store    ERROR: {e}");
+            }
+        }
+    } else {
+        println!(
+            "store    note: {} does not exist yet; `serve` creates it",
+            config.store.path.display()
+        );
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {

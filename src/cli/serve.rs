@@ -34,7 +34,14 @@ pub fn serve(path: &Path) -> anyhow::Result<ExitCode> {
         .thread_name("pool")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(config))?;
+    let result = runtime.block_on(run(config));
+    // Jobs still running (a chain call, a payout step) get a moment; every durable step is atomic anyway.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result?;
+    if let Some(reason) = crate::shutdown::failure() {
+        bail!("{reason}");
+    }
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -53,15 +60,28 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
+    // Everything that can be checked without the node is checked before waiting for it.
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
-    let store = Store::open(&config.store.path)
-        .with_context(|| format!("opening {}", config.store.path.display()))?;
+    super::preflight::check(&config)?;
+    let store = Store::open_with(
+        &config.store.path,
+        true,
+        Duration::from_secs(config.store.max_unwritable_secs),
+    )?;
     let chain = ChainClient::new(chain_config(&config)).context("connecting to the chia node")?;
     let _poller = chain
         .start_background()
         .context("starting the node poller")?;
+    let watched = store.clone();
+    tokio::spawn(async move {
+        let reason = watched.fatal().await;
+        crate::shutdown::fail(reason);
+    });
 
-    let (network, constants) = wait_for_node(&chain).await;
+    let (network, constants) = tokio::select! {
+        ready = wait_for_node(&chain) => ready,
+        _ = crate::shutdown::requested() => return Ok(()),
+    };
     tracing::info!(network = %network.network_name, "node ready");
     let target = match config.reward_puzzle_hash()? {
         Some(ph) => ph,
@@ -117,8 +137,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr, scheme, "serving the farmer API");
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
     println!("listening on {scheme}://{}", listener.local_addr);
-    server::serve(listener, routes, &options, shutdown_signal()).await;
-    tracing::info!("stopped");
+    server::serve(listener, routes, &options, crate::shutdown::requested()).await;
+    // Requests in flight have been answered; let the writer commit what is queued.
+    match tokio::time::timeout(Duration::from_secs(30), pool.store().shut_down()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("last database writes failed: {e}"),
+        Err(_) => tracing::warn!("the database writer did not finish within 30 s"),
+    }
     Ok(())
 }
 
@@ -199,28 +224,4 @@ async fn guard_identity(store: &Store, target: Bytes32, config: &Config) -> anyh
             Ok(())
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-    tracing::info!("shutting down");
 }

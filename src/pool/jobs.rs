@@ -26,31 +26,41 @@ pub fn spawn(pool: &Pool) {
     let confirm_every =
         Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
-    tokio::spawn(async move {
-        loop {
-            match confirm_partials(&p).await {
-                Ok((confirmed, rejected)) if confirmed + rejected > 0 => {
-                    tracing::info!(confirmed, rejected, "partials settled")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("partial confirmation paused: {e}"),
-            }
-            tokio::time::sleep(confirm_every).await;
-        }
+    super::supervisor::spawn("partial confirmation", move || {
+        let p = p.clone();
+        async move { confirm_loop(p, confirm_every).await }
     });
     // PlotNFTs move only in blocks: follow them at each new peak (and at least once a minute).
     let p = pool.clone();
-    tokio::spawn(async move {
-        let mut peaks = p.chain().subscribe_peak();
-        loop {
-            if let Err(e) = track_singletons(&p).await {
-                tracing::warn!("PlotNFT tracking paused: {e}");
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
-            // Let a burst of peaks settle into one run.
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+    super::supervisor::spawn("PlotNFT tracking", move || {
+        let p = p.clone();
+        async move { tracking_loop(p).await }
     });
+}
+
+async fn confirm_loop(p: Pool, confirm_every: Duration) {
+    loop {
+        match confirm_partials(&p).await {
+            Ok((confirmed, rejected)) if confirmed + rejected > 0 => {
+                tracing::info!(confirmed, rejected, "partials settled")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("partial confirmation paused: {e}"),
+        }
+        tokio::time::sleep(confirm_every).await;
+    }
+}
+
+async fn tracking_loop(p: Pool) {
+    let mut peaks = p.chain().subscribe_peak();
+    loop {
+        if let Err(e) = track_singletons(&p).await {
+            tracing::warn!("PlotNFT tracking paused: {e}");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
+        // Let a burst of peaks settle into one run.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Settles partials older than the confirmation delay: confirmed (points credited) when their signage point is

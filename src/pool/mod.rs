@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
+pub mod supervisor;
 pub mod tokens;
 pub mod verifier;
 

@@ -8,7 +8,7 @@ use super::records::{decode, decode_all, encode};
 use super::StoreError;
 
 /// payout id (1, 2, …) → payout.
-const PAYOUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payouts");
+pub(super) const PAYOUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payouts");
 
 /// Where one payout transaction stands. It moves forward only; a crash at any point resumes from the
 /// recorded state and never signs a second transaction for the same batch once one was recorded.
