@@ -8,6 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chia_bls::{sign, DerivableKey, SecretKey};
+use chia_pool::chia::constants::ConsensusConstants;
 use chia_pool::chia::messages::{Message, PostFarmerPayload, PostFarmerRequest};
 use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState};
 use chia_protocol::Bytes32;
@@ -167,8 +168,14 @@ async fn one_registration_wins_a_race_and_bad_database_files_are_refused() {
 }
 
 /// Partials with real proofs for one farmer, ready to send.
-fn partials(chain: &FakeChain, base: &str, seed: u8, n: usize) -> (Bytes32, String, Vec<String>) {
-    let constants = support::farmer::use_small_plot_constants(chain);
+/// The fake node must serve the small-plot constants from before the pool starts.
+fn partials(
+    chain: &FakeChain,
+    constants: &ConsensusConstants,
+    base: &str,
+    seed: u8,
+    n: usize,
+) -> (Bytes32, String, Vec<String>) {
     let auth_sk = SecretKey::from_seed(&[seed; 32]);
     let launcher = Bytes32::new([seed; 32]);
     let token = support::farmer::join_pool(
@@ -180,7 +187,7 @@ fn partials(chain: &FakeChain, base: &str, seed: u8, n: usize) -> (Bytes32, Stri
         Bytes32::new(TARGET),
     );
     let plot = TestPlot::create(reward_puzzle_hash(launcher), 0);
-    let found = find_proofs(chain, &plot, &constants, n);
+    let found = find_proofs(chain, &plot, constants, n);
     let bodies = found
         .into_iter()
         .map(|(sp, pos)| {
@@ -193,9 +200,11 @@ fn partials(chain: &FakeChain, base: &str, seed: u8, n: usize) -> (Bytes32, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_under_load_and_sigterm_lose_no_accepted_partial() {
     let chain = FakeChain::start().await;
+    let constants = support::farmer::use_small_plot_constants(&chain);
     let mut pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines(), ""));
     let base = pool.base_url.clone();
-    let (_, _, bodies) = tokio::task::block_in_place(|| partials(&chain, &base, 41, 16));
+    let (_, _, bodies) =
+        tokio::task::block_in_place(|| partials(&chain, &constants, &base, 41, 16));
     assert!(bodies.len() >= 6, "too few proofs: {}", bodies.len());
     // Every node answer is slow, so that partials are in flight when the backup runs and when SIGTERM comes.
     chain.node.set_delay(Duration::from_millis(700));
@@ -316,6 +325,7 @@ async fn a_disk_that_refuses_writes_is_answered_then_healed_or_ends_the_process(
     use std::sync::{Arc, Mutex};
 
     let chain = FakeChain::start().await;
+    let constants = support::farmer::use_small_plot_constants(&chain);
     let mut pool = tokio::task::block_in_place(|| {
         PoolProcess::start(
             &chain,
@@ -350,7 +360,7 @@ async fn a_disk_that_refuses_writes_is_answered_then_healed_or_ends_the_process(
         }
     });
     let base = pool.base_url.clone();
-    let (_, _, bodies) = tokio::task::block_in_place(|| partials(&chain, &base, 51, 3));
+    let (_, _, bodies) = tokio::task::block_in_place(|| partials(&chain, &constants, &base, 51, 3));
     assert!(bodies.len() >= 2, "too few proofs");
     let pid = pool.pid().unwrap();
     let post = |body: &String| {

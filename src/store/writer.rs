@@ -3,7 +3,7 @@
 //! A batch whose write or commit fails is answered with the error (nothing in it was made durable) and the
 //! store becomes "faulted": the cause is logged once, the database is reopened (redb refuses every write after
 //! an I/O error until then) at most once a second, and every later batch is tried again on the reopened file.
-//! The first batch that commits ends the fault with one log line. A fault that outlasts `max_unwritable`, or a
+//! A probe write of fresh pages that commits ends the fault with one log line. A fault that outlasts `max_unwritable`, or a
 //! database that cannot be reopened, is fatal: `Store::fatal` resolves and the process is expected to exit
 //! non-zero so that a supervisor restarts it.
 
@@ -21,6 +21,8 @@ use super::{Completion, Job, Shared, StoreError};
 const MAX_BATCH: usize = 512;
 /// Reopen attempts are at least this far apart; batches in between are refused at once.
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
+/// The size of the probe write that decides whether a faulted database takes writes again.
+const PROBE_BYTES: usize = 16 * 1024;
 /// While faulted, a reminder is logged this often.
 const REMIND_EVERY: Duration = Duration::from_secs(30);
 
@@ -36,7 +38,24 @@ struct Fault {
 
 pub(super) fn run(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
     let mut fault: Option<Fault> = None;
-    while let Ok(first) = jobs.recv() {
+    loop {
+        let first = match fault.as_mut().filter(|f| f.reopen) {
+            // Reopen without waiting for a write, so that reads heal too.
+            Some(f) => match jobs.recv_timeout(REOPEN_EVERY) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if reopen_if_due(shared, f).is_err() {
+                        check_deadline(shared, f);
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -52,12 +71,20 @@ pub(super) fn run(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
             continue;
         }
         if let Some(f) = fault.as_mut() {
-            if let Err(e) = reopen_if_due(shared, f) {
+            let healed = reopen_if_due(shared, f).and_then(|()| probe(shared));
+            if let Err(e) = healed {
                 f.refused += batch.len() as u64;
-                refuse(batch, &e);
+                f.reopen = true;
+                refuse(batch, &StoreError::Unavailable(e.to_string()));
                 check_deadline(shared, f);
                 continue;
             }
+            tracing::warn!(
+                refused = f.refused,
+                "database writable again after {:.0} s",
+                f.since.elapsed().as_secs_f64()
+            );
+            fault = None;
         }
         let Some(db) = shared.current() else {
             refuse(
@@ -68,16 +95,7 @@ pub(super) fn run(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
         };
         let count = batch.len() as u64;
         match run_batch(&db, batch) {
-            Ok(Batch::Refused) => {}
-            Ok(Batch::Committed) => {
-                if let Some(f) = fault.take() {
-                    tracing::warn!(
-                        refused = f.refused,
-                        "database writable again after {:.0} s",
-                        f.since.elapsed().as_secs_f64()
-                    );
-                }
-            }
+            Ok(Batch::Refused | Batch::Committed) => {}
             Err(e) => match fault.as_mut() {
                 None => {
                     tracing::error!(
@@ -140,6 +158,29 @@ fn reopen_if_due(shared: &Shared, f: &mut Fault) -> Result<(), StoreError> {
         shared.set_fatal(e.to_string());
     }
     Err(StoreError::Unavailable(e.to_string()))
+}
+
+/// Whether the database takes a real write again: a commit of fresh pages (an empty commit only rewrites the
+/// header, which succeeds on a disk that has no room).
+fn probe(shared: &Shared) -> Result<(), StoreError> {
+    let db = shared
+        .current()
+        .ok_or_else(|| StoreError::Unavailable("the database is being reopened".into()))?;
+    let stamp = crate::pool::unix_now_ms().to_be_bytes();
+    let page: Vec<u8> = stamp.iter().copied().cycle().take(PROBE_BYTES).collect();
+    catch_unwind(AssertUnwindSafe(|| {
+        let txn = db.begin_write()?;
+        txn.open_table(super::META)?
+            .insert("writable_probe", page.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }))
+    .unwrap_or_else(|p| {
+        Err(StoreError::Storage(format!(
+            "a probe write panicked: {}",
+            panic_message(&p)
+        )))
+    })
 }
 
 fn check_deadline(shared: &Shared, f: &mut Fault) {
