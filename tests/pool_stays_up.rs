@@ -165,6 +165,42 @@ async fn one_registration_wins_a_race_and_bad_database_files_are_refused() {
     let v =
         tokio::task::block_in_place(|| try_post(&format!("{}/v2/farmer", pool.base_url), &body));
     assert_eq!(v.unwrap()["error_code"], 11);
+
+    // TLS files are checked before anything waits on the node (which is down now).
+    pool.terminate();
+    tokio::task::block_in_place(|| pool.wait_status(Duration::from_secs(60)));
+    chain.node.stop().await;
+    let one = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert = pool.dir().join("cert.pem");
+    let key = pool.dir().join("key.pem");
+    std::fs::write(&cert, one.cert.pem()).unwrap();
+    std::fs::write(&key, other.signing_key.serialize_pem()).unwrap();
+    let plain = std::fs::read_to_string(&pool.config).unwrap();
+    let with_tls = |cert: &std::path::Path| {
+        plain.replacen(
+            "[server]\n",
+            &format!(
+                "[server]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+                cert.display(),
+                key.display()
+            ),
+            1,
+        )
+    };
+    std::fs::write(&pool.config, with_tls(&cert)).unwrap();
+    let (status, err) =
+        tokio::task::block_in_place(|| pool.serve_expecting_exit(Duration::from_secs(60)));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("does not go with the certificate"), "{err}");
+    std::fs::write(&pool.config, with_tls(&pool.dir().join("missing.pem"))).unwrap();
+    let (status, err) =
+        tokio::task::block_in_place(|| pool.serve_expecting_exit(Duration::from_secs(60)));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("missing.pem") && err.contains("tls_cert"),
+        "{err}"
+    );
 }
 
 /// Partials with real proofs for one farmer, ready to send.
