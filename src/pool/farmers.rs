@@ -277,6 +277,13 @@ fn fee_fraction(basis_points: u16) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
+fn already_known() -> PoolError {
+    PoolError::new(
+        PoolErrorCode::FarmerAlreadyKnown,
+        "this launcher is already registered; use PUT /v2/farmer to change its settings",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -287,11 +294,4 @@ mod tests {
         assert_eq!(super::fee_fraction(10_000), "1");
         assert_eq!(super::fee_fraction(1), "0.0001");
     }
-}
-
-fn already_known() -> PoolError {
-    PoolError::new(
-        PoolErrorCode::FarmerAlreadyKnown,
-        "this launcher is already registered; use PUT /v2/farmer to change its settings",
-    )
 }
