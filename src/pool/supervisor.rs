@@ -16,6 +16,14 @@ where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    spawn_with(name, RESTART_PAUSE, job);
+}
+
+fn spawn_with<F, Fut>(name: &'static str, pause: Duration, job: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     tokio::spawn(async move {
         let mut restarts: Vec<Instant> = Vec::new();
         loop {
@@ -45,9 +53,37 @@ where
             restarts.push(Instant::now());
             tracing::error!(
                 "background job {name} {why}; restarting it in {} s",
-                RESTART_PAUSE.as_secs()
+                pause.as_secs()
             );
-            tokio::time::sleep(RESTART_PAUSE).await;
+            tokio::time::sleep(pause).await;
         }
-    });
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_panicking_job_is_restarted_then_stops_the_process() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        let supervisor = spawn_with("test job", Duration::from_millis(1), move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) < 100 {
+                    panic!("boom");
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(10), supervisor)
+            .await
+            .expect("the supervisor gives up")
+            .expect("no panic escapes");
+        assert_eq!(runs.load(Ordering::SeqCst), MAX_RESTARTS + 1);
+        let failure = crate::shutdown::failure().expect("the process is told to stop");
+        assert!(failure.contains("test job panicked: boom"), "{failure}");
+    }
 }

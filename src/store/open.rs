@@ -41,7 +41,7 @@ pub(super) fn open_database(path: &Path, verify: bool) -> Result<Database, Store
                 path.display()
             )))
         }
-        Ok(_) => {}
+        Ok(meta) => warn_if_shared(path, &meta),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_new(path)?,
         Err(e) => {
             return Err(StoreError::Storage(format!(
@@ -141,6 +141,24 @@ fn create_new(path: &Path) -> Result<(), StoreError> {
     }
     tracing::info!(path = %path.display(), "created a new database");
     Ok(())
+}
+
+/// Members' data is the operator's: say so when others may read it (files made by older versions).
+fn warn_if_shared(path: &Path, meta: &std::fs::Metadata) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "{} is readable by other users (mode {:o}); `chmod 600` it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, meta);
 }
 
 fn temp_path(path: &Path) -> PathBuf {
