@@ -24,7 +24,10 @@ pub const POOL_TOML_EXAMPLE: &str = include_str!("../../pool.toml.example");
 
 /// `chia-pool init`: a commented pool.toml and a fresh token key in `dir`.
 pub fn init(dir: &Path, force: bool, new_key: bool) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The directory holds the token key and the database: owner-only when we create it.
+    if !dir.exists() {
+        store::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let config_path = dir.join("pool.toml");
     if config_path.exists() && !force {
         bail!(

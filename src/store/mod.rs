@@ -198,7 +198,16 @@ impl Store {
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::run(&writer_shared, &rx))
+            .spawn(move || {
+                let run = std::panic::AssertUnwindSafe(|| writer::run(&writer_shared, &rx));
+                if let Err(p) = std::panic::catch_unwind(run) {
+                    // Never a live process whose every write fails: the pool stops (see `fatal`).
+                    writer_shared.set_fatal(format!(
+                        "the database writer stopped: {}",
+                        open::panic_message(&p)
+                    ));
+                }
+            })
             .map_err(|e| StoreError::Storage(format!("starting the writer thread: {e}")))?;
         Ok(Self {
             shared,

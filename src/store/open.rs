@@ -175,3 +175,31 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_and_its_directory_are_owner_only_and_an_empty_file_is_refused() {
+        let base = std::env::temp_dir().join(format!("chia-pool-open-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let path = base.join("data").join("pool.redb");
+        drop(open_database(&path, true).unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().unwrap()), 0o700);
+        }
+        assert!(!temp_path(&path).exists());
+        std::fs::write(&path, b"").unwrap();
+        let err = open_database(&path, true).unwrap_err().to_string();
+        assert!(
+            err.contains("pool.redb") && err.contains("empty") && err.contains("backup"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}

@@ -131,6 +131,16 @@ fn reopen_if_due(shared: &Shared, f: &mut Fault) -> Result<(), StoreError> {
         return Err(StoreError::Unavailable(f.cause.to_string()));
     }
     f.last_reopen = Some(Instant::now());
+    if !shared.path.exists() {
+        // Never create a new, empty database under a running pool.
+        let message = format!(
+            "the database file {} has disappeared; {}",
+            shared.path.display(),
+            super::restore_hint(&shared.path)
+        );
+        shared.set_fatal(message.clone());
+        return Err(StoreError::Unavailable(message));
+    }
     // Readers between the two steps see the database as unavailable, briefly.
     let old = shared.take();
     drop(old);
