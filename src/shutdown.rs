@@ -28,19 +28,19 @@ pub fn failure() -> Option<String> {
     FAILURE.lock().ok().and_then(|f| f.clone())
 }
 
-/// Resolves once a stop was requested, by `request`, `fail`, SIGINT/Ctrl-C or SIGTERM.
+/// Turns SIGINT/Ctrl-C and SIGTERM into `request`, from now on. Call once, early, inside the runtime.
+pub fn listen_for_signals() {
+    tokio::spawn(async {
+        signal().await;
+        tracing::info!("stop signal received");
+        request();
+    });
+}
+
+/// Resolves once a stop was requested (by `request`, `fail`, or a signal after `listen_for_signals`).
 pub async fn requested() {
     let mut rx = STOP.subscribe();
-    let asked = async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    tokio::select! {
-        _ = asked => {}
-        _ = signal() => {
-            tracing::info!("stop signal received");
-            request();
-        }
-    }
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 async fn signal() {

@@ -60,6 +60,7 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
+    crate::shutdown::listen_for_signals();
     // Everything that can be checked without the node is checked before waiting for it.
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     super::preflight::check(&config)?;
