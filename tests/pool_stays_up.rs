@@ -2,6 +2,9 @@
 //! load that loses no accepted partial, a backup taken under load, empty and damaged database files, and a
 //! disk that refuses writes (RLIMIT_FSIZE lowered on the running process) answered, healed, or ended.
 
+// Signals and resource limits: Unix (the fault test: Linux).
+#![cfg(unix)]
+
 mod common;
 mod support;
 
@@ -201,6 +204,31 @@ async fn one_registration_wins_a_race_and_bad_database_files_are_refused() {
         err.contains("missing.pem") && err.contains("tls_cert"),
         "{err}"
     );
+
+    // SIGTERM while the pool waits for its node: a clean stop too.
+    std::fs::write(&pool.config, &plain).unwrap();
+    let mut waiting = std::process::Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+        .args(["serve", "--config"])
+        .arg(&pool.config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(waiting.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = waiting.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no stop while waiting for the node"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0));
 }
 
 /// Partials with real proofs for one farmer, ready to send.
