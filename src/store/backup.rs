@@ -6,7 +6,6 @@
 //! copy and renames it into place. `check_file` reads every row and, for a file not in use, also verifies the
 //! checksum of every page on a private copy, leaving the original untouched.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use redb::{
@@ -14,7 +13,7 @@ use redb::{
     TableDefinition, TableHandle, Value, WriteTransaction,
 };
 
-use super::open::{guarded, panic_message, restore_hint, MODE};
+use super::open::{guarded, panic_message, quiet_catch, restore_hint, MODE};
 use super::{farmers, partials, payouts, rewards, StoreError, META, SCHEMA_VERSION};
 
 /// What a backup or a check found.
@@ -166,7 +165,7 @@ fn open_read_only(path: &Path) -> Result<ReadOnlyDatabase, StoreError> {
 
 /// Runs `f`, turning a panic (a damaged page met while reading) into a clear error.
 fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+    quiet_catch(f).unwrap_or_else(|p| {
         Err(StoreError::Damaged {
             path: path.display().to_string(),
             reason: format!("reading it failed ({})", panic_message(&p)),

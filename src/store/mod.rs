@@ -16,6 +16,9 @@ pub mod records;
 pub mod rewards;
 mod writer;
 
+#[cfg(test)]
+mod damage_tests;
+
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
 };

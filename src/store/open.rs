@@ -63,7 +63,7 @@ pub(super) fn guarded<T>(
     path: &Path,
     open: impl FnOnce() -> Result<T, DatabaseError>,
 ) -> Result<T, StoreError> {
-    match catch_unwind(AssertUnwindSafe(open)) {
+    match quiet_catch(open) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(open_error(path, e)),
         Err(panic) => Err(StoreError::Damaged {
@@ -99,6 +99,30 @@ fn open_error(path: &Path, e: DatabaseError) -> StoreError {
             fix: restore_hint(path),
         },
     }
+}
+
+thread_local! {
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `catch_unwind` for reading a file that may be damaged: a panic there is an expected way for redb to say
+/// so, reported as an error naming the file, so the panic hook does not print it as a crash.
+pub(super) fn quiet_catch<T>(
+    f: impl FnOnce() -> T,
+) -> Result<T, Box<dyn std::any::Any + Send + 'static>> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result
 }
 
 pub(super) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
