@@ -322,6 +322,12 @@ async fn backup_under_load_and_sigterm_lose_no_accepted_partial() {
         !accepted_before.is_empty(),
         "partials accepted during the backup"
     );
+    let live = pool.store_path();
+    let (status, out) = pool.command(&["check", "--db", live.to_str().unwrap()]);
+    assert!(
+        status.success() && out.contains("in use by a running pool"),
+        "{out}"
+    );
     let (status, out) = pool.command(&["check", "--db", backup.to_str().unwrap()]);
     assert!(
         status.success() && out.contains("every page verified"),
