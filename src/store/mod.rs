@@ -25,6 +25,7 @@ use redb::{
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
+use writer::{Job, Queued};
 
 pub use open::{create_private_dir, restore_hint};
 pub use records::{FarmerRecord, Membership, PartialRecord, PartialState, SingletonRecord};
@@ -82,55 +83,6 @@ storage_error_from!(
     redb::StorageError,
     redb::CommitError
 );
-
-type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-
-/// One queued write: run in the batch's transaction, or refused without running.
-trait WriteJob: Send {
-    /// Runs the closure; its completion answers the caller once the batch is committed or abandoned.
-    #[allow(clippy::type_complexity)]
-    fn apply(
-        self: Box<Self>,
-        txn: &WriteTransaction,
-    ) -> Result<Completion, (StoreError, Completion)>;
-    fn refuse(self: Box<Self>, error: &StoreError);
-}
-type Job = Box<dyn WriteJob>;
-
-struct Queued<F, T> {
-    f: F,
-    reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
-}
-
-impl<T, F> WriteJob for Queued<F, T>
-where
-    T: Send + 'static,
-    F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
-{
-    fn apply(
-        self: Box<Self>,
-        txn: &WriteTransaction,
-    ) -> Result<Completion, (StoreError, Completion)> {
-        let Queued { f, reply } = *self;
-        let outcome = f(txn);
-        let failed = outcome.as_ref().err().cloned();
-        let completion: Completion = Box::new(move |batch_error| {
-            let result = match batch_error {
-                Some(e) => Err(e.clone()),
-                None => outcome,
-            };
-            let _ = reply.send(result);
-        });
-        match failed {
-            Some(e) => Err((e, completion)),
-            None => Ok(completion),
-        }
-    }
-
-    fn refuse(self: Box<Self>, error: &StoreError) {
-        let _ = self.reply.send(Err(error.clone()));
-    }
-}
 
 /// What the writer thread and every handle share.
 struct Shared {

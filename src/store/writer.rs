@@ -12,10 +12,59 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redb::Database;
+use redb::{Database, WriteTransaction};
 
 use super::open::{open_database, panic_message};
-use super::{Completion, Job, Shared, StoreError};
+use super::{Shared, StoreError};
+
+pub(super) type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// One queued write: run in the batch's transaction, or refused without running.
+pub(super) trait WriteJob: Send {
+    /// Runs the closure; its completion answers the caller once the batch is committed or abandoned.
+    #[allow(clippy::type_complexity)]
+    fn apply(
+        self: Box<Self>,
+        txn: &WriteTransaction,
+    ) -> Result<Completion, (StoreError, Completion)>;
+    fn refuse(self: Box<Self>, error: &StoreError);
+}
+pub(super) type Job = Box<dyn WriteJob>;
+
+pub(super) struct Queued<F, T> {
+    pub(super) f: F,
+    pub(super) reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> WriteJob for Queued<F, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+{
+    fn apply(
+        self: Box<Self>,
+        txn: &WriteTransaction,
+    ) -> Result<Completion, (StoreError, Completion)> {
+        let Queued { f, reply } = *self;
+        let outcome = f(txn);
+        let failed = outcome.as_ref().err().cloned();
+        let completion: Completion = Box::new(move |batch_error| {
+            let result = match batch_error {
+                Some(e) => Err(e.clone()),
+                None => outcome,
+            };
+            let _ = reply.send(result);
+        });
+        match failed {
+            Some(e) => Err((e, completion)),
+            None => Ok(completion),
+        }
+    }
+
+    fn refuse(self: Box<Self>, error: &StoreError) {
+        let _ = self.reply.send(Err(error.clone()));
+    }
+}
 
 /// How many queued writes one commit may take.
 const MAX_BATCH: usize = 512;
