@@ -382,6 +382,14 @@ async fn backup_under_load_and_sigterm_lose_no_accepted_partial() {
             "an accepted partial is still recorded"
         );
     }
+    // A backup of a crashed pool's database (kill -9: not closed cleanly) is made from a repaired copy.
+    pool.kill();
+    let after_crash = pool.dir().join("after-crash.redb");
+    let (status, out) = pool.command(&["backup", "--to", after_crash.to_str().unwrap()]);
+    assert!(
+        status.success() && out.contains("every page verified"),
+        "{out}"
+    );
 }
 
 /// Sets the running process's file size limit (soft; the hard limit stays unlimited).

@@ -47,20 +47,19 @@ pub fn backup(source: &Path, dest: &Path) -> Result<Summary, StoreError> {
             dest.display()
         )));
     }
-    let snapshot = open_read_only(source)?;
-    let txn = snapshot.begin_read()?;
+    let snapshot = Snapshot::take(source)?;
+    let txn = &snapshot.txn;
     let temp = partial_name(dest);
     let _ = std::fs::remove_file(&temp);
     create_owner_only(&temp)?;
     let result = (|| {
         let copy = guarded(&temp, || Builder::new().create(&temp))?;
         let out = copy.begin_write()?;
-        let rows = guard(source, || copy_all(&txn, &out))?;
+        let rows = guard(source, || copy_all(txn, &out))?;
         out.commit()?;
         drop(copy);
         Ok::<u64, StoreError>(rows)
     })();
-    drop(txn);
     drop(snapshot);
     let rows = match result {
         Ok(rows) => rows,
@@ -107,31 +106,61 @@ pub fn check_file(path: &Path) -> Result<Summary, StoreError> {
             )))
         }
     }
-    if in_use(path) {
-        let db = open_read_only(path)?;
-        let txn = db.begin_read()?;
-        return guard(path, || read_all(&txn));
-    }
-    // Not in use: a private copy is checked page by page (and repaired there if it was not closed cleanly),
-    // then read; the file itself is never written.
-    let temp = std::env::temp_dir().join(format!(
-        "chia-pool-check-{}-{}.redb",
-        std::process::id(),
-        crate::pool::unix_now_ms()
-    ));
-    std::fs::copy(path, &temp)
-        .map_err(|e| StoreError::Storage(format!("copying {} to check it: {e}", path.display())))?;
-    let result = guarded(path, || {
-        Builder::new().set_check_integrity_on_open(true).open(&temp)
-    })
-    .and_then(|db| {
-        let txn = db.begin_read()?;
-        guard(path, || read_all(&txn))
-    });
-    let _ = std::fs::remove_file(&temp);
-    let mut summary = result?;
-    summary.pages_verified = true;
+    let snapshot = Snapshot::take(path)?;
+    let mut summary = guard(path, || read_all(&snapshot.txn))?;
+    summary.pages_verified = snapshot._copy.is_some();
     Ok(summary)
+}
+
+/// A read transaction on a database, with what keeps it open. Beside a running pool it reads the live file
+/// (read-only); otherwise it reads a private copy, checked page by page and repaired if the pool had crashed,
+/// so that the file itself is never written.
+struct Snapshot {
+    txn: ReadTransaction,
+    _db: Box<dyn std::any::Any>,
+    _copy: Option<TempFile>,
+}
+
+impl Snapshot {
+    fn take(path: &Path) -> Result<Self, StoreError> {
+        if in_use(path) {
+            let db = open_read_only(path)?;
+            let txn = db.begin_read()?;
+            return Ok(Self {
+                txn,
+                _db: Box::new(db),
+                _copy: None,
+            });
+        }
+        let copy = TempFile(std::env::temp_dir().join(format!(
+            "chia-pool-check-{}-{}.redb",
+            std::process::id(),
+            crate::pool::unix_now_ms()
+        )));
+        std::fs::copy(path, &copy.0).map_err(|e| {
+            StoreError::Storage(format!("copying {} to check it: {e}", path.display()))
+        })?;
+        let db = guarded(path, || {
+            Builder::new()
+                .set_check_integrity_on_open(true)
+                .open(&copy.0)
+        })?;
+        let txn = db.begin_read()?;
+        Ok(Self {
+            txn,
+            _db: Box::new(db),
+            _copy: Some(copy),
+        })
+    }
+}
+
+/// Removed when dropped (after the database on it: fields drop in order).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Whether a writer (a running pool) has the file open.
