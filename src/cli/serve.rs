@@ -70,9 +70,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Duration::from_secs(config.store.max_unwritable_secs),
     )?;
     let chain = ChainClient::new(chain_config(&config)).context("connecting to the chia node")?;
-    let _poller = chain
+    let poller = chain
         .start_background()
         .context("starting the node poller")?;
+    watch_poller(chain.clone(), poller);
     let watched = store.clone();
     tokio::spawn(async move {
         let reason = watched.fatal().await;
@@ -146,6 +147,26 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("the database writer did not finish within 30 s"),
     }
     Ok(())
+}
+
+/// The node poller keeps the peak and signage points fresh: if it ever dies, it is started again.
+fn watch_poller(chain: ChainClient, mut poller: crate::chain::peak::BackgroundTask) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            if !poller.is_finished() {
+                continue;
+            }
+            tracing::error!("the node poller stopped; restarting it");
+            match chain.start_background() {
+                Ok(p) => poller = p,
+                Err(e) => {
+                    crate::shutdown::fail(format!("cannot restart the node poller: {e}"));
+                    return;
+                }
+            }
+        }
+    });
 }
 
 /// With no `[pool] reward_address`, a pool beside its own wallet pays to that wallet: the address the database
