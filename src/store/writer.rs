@@ -1,11 +1,12 @@
 //! The writer thread: group commits, and what happens when the disk fails under it.
 //!
 //! A batch whose write or commit fails is answered with the error (nothing in it was made durable) and the
-//! store becomes "faulted": the cause is logged once, the database is reopened (redb refuses every write after
-//! an I/O error until then) at most once a second, and every later batch is tried again on the reopened file.
-//! A probe write of fresh pages that commits ends the fault with one log line. A fault that outlasts `max_unwritable`, or a
-//! database that cannot be reopened, is fatal: `Store::fatal` resolves and the process is expected to exit
-//! non-zero so that a supervisor restarts it.
+//! store becomes "faulted": the cause is logged once, and the database is reopened (redb refuses every read and
+//! write after an I/O error until then), at most once a second, with or without traffic. While faulted, each
+//! batch first needs a probe write of fresh pages to commit (an empty commit proves nothing on a full disk);
+//! batches meanwhile are refused at once. The probe that commits ends the fault with one log line. A fault
+//! that outlasts `max_unwritable`, or a database that cannot be reopened, is fatal: `Store::fatal` resolves and
+//! the process is expected to exit non-zero so that a supervisor restarts it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -124,7 +125,11 @@ pub(super) fn run(shared: &Shared, jobs: &mpsc::Receiver<Job>) {
             if let Err(e) = healed {
                 f.refused += batch.len() as u64;
                 f.reopen = true;
-                refuse(batch, &StoreError::Unavailable(e.to_string()));
+                let e = match e {
+                    StoreError::Unavailable(_) => e,
+                    other => StoreError::Unavailable(other.to_string()),
+                };
+                refuse(batch, &e);
                 check_deadline(shared, f);
                 continue;
             }
