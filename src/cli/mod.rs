@@ -112,12 +112,21 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             println!("auth     ERROR: {e}");
         }
     }
-    match preflight::check(&config) {
-        Ok(()) => println!("server   ok: TLS files and listen address"),
+    match preflight::check_tls_files(&config) {
+        Ok(()) if config.server.tls_cert.is_some() => {
+            println!("server   ok: TLS certificate and key")
+        }
+        Ok(()) => {
+            println!("server   note: no TLS files set: plain HTTP (put a TLS proxy in front)")
+        }
         Err(e) => {
             ok = false;
             println!("server   ERROR: {e:#}");
         }
+    }
+    if let Err(e) = preflight::check_listen(&config) {
+        // Not an error: the pool itself may be running.
+        println!("server   note: {e:#}");
     }
     if config.store.path.exists() {
         match store::backup::check_file(&config.store.path) {

@@ -13,10 +13,16 @@ use crate::config::Config;
 
 /// Every check; the first failure is returned with what to fix.
 pub fn check(config: &Config) -> anyhow::Result<()> {
-    if let (Some(cert), Some(key)) = (&config.server.tls_cert, &config.server.tls_key) {
-        check_tls(cert, key)?;
-    }
+    check_tls_files(config)?;
     check_listen(config)
+}
+
+/// The TLS pair, if the config sets one.
+pub fn check_tls_files(config: &Config) -> anyhow::Result<()> {
+    match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => check_tls(cert, key),
+        _ => Ok(()),
+    }
 }
 
 /// The certificate chain and key parse, and the key is the certificate's.
@@ -67,7 +73,7 @@ fn pem_error(e: rustls::pki_types::pem::Error, path: &Path) -> anyhow::Error {
 }
 
 /// The listen address can be bound now (it is bound for good once the node is ready).
-fn check_listen(config: &Config) -> anyhow::Result<()> {
+pub fn check_listen(config: &Config) -> anyhow::Result<()> {
     let addr = config.server.listen;
     if addr.port() == 0 {
         return Ok(());
