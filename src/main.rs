@@ -1,4 +1,5 @@
-//! The `chia-pool` command: `init`, `serve`, `check`, `backup`, `rewards`. Errors become a message and a non-zero exit code.
+//! The `chia-pool` command: `init`, `serve`, `check`, `backup`, `rewards`, `partials`. Errors become a message and
+//! a non-zero exit code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,11 @@ enum Command {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
     },
+    /// Show how each farmer's partials fared at confirmation, and why rejected ones were rejected.
+    Partials {
+        #[arg(long, default_value = "pool.toml")]
+        config: PathBuf,
+    },
     /// Test the configuration, the store, the node and the wallet, and say how to fix what is wrong;
     /// with --db, verify only that database file (e.g. a backup).
     Check {
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         Command::Check { config, db: None } => chia_pool::cli::check(&config),
         Command::Backup { config, db, to } => chia_pool::cli::backup(&config, db.as_deref(), &to),
         Command::Rewards { config } => chia_pool::cli::rewards(&config),
+        Command::Partials { config } => chia_pool::cli::partials(&config),
     };
     match result {
         Ok(code) => code,

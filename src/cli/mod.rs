@@ -1,6 +1,7 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
 mod database;
+mod partials;
 mod preflight;
 mod rewards;
 mod serve;
@@ -16,6 +17,7 @@ use crate::pool::tokens;
 use crate::store;
 
 pub use database::{backup, check_db};
+pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;
 

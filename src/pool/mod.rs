@@ -3,12 +3,14 @@
 //!
 //! Handlers call `Pool`; `Pool` calls the store and the chain client; nothing here speaks HTTP.
 
+pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
 pub mod jobs;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
+pub mod relocate;
 pub mod supervisor;
 pub mod tokens;
 pub mod verifier;
@@ -116,6 +118,9 @@ struct Inner {
     chain: ChainClient,
     tokens: TokenAuthority,
     verifier: SignatureVerifier,
+    /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
+    /// node calls reverted.
+    blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
 }
 
 impl Pool {
@@ -136,6 +141,7 @@ impl Pool {
                 chain,
                 tokens: TokenAuthority::new(token_key, lifetime),
                 verifier,
+                blocks: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -160,6 +166,9 @@ impl Pool {
     }
     pub(crate) fn verifier(&self) -> &SignatureVerifier {
         &self.inner.verifier
+    }
+    pub(crate) fn recent_blocks(&self) -> &tokio::sync::Mutex<crate::chain::blocks::RecentBlocks> {
+        &self.inner.blocks
     }
 }
 

@@ -135,7 +135,7 @@ impl Snapshot {
         let copy = TempFile(std::env::temp_dir().join(format!(
             "chia-pool-check-{}-{}.redb",
             std::process::id(),
-            crate::pool::unix_now_ms()
+            super::unix_now_ms()
         )));
         std::fs::copy(path, &copy.0).map_err(|e| {
             StoreError::Storage(format!("copying {} to check it: {e}", path.display()))

@@ -13,6 +13,7 @@ mod open;
 pub mod partials;
 pub mod payouts;
 pub mod records;
+pub mod rejections;
 pub mod rewards;
 mod writer;
 
@@ -322,6 +323,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
     partials::create_tables(&txn)?;
     rewards::create_tables(&txn)?;
     payouts::create_tables(&txn)?;
+    rejections::create_tables(&txn)?;
     txn.commit()?;
     Ok(())
 }
@@ -352,4 +354,12 @@ pub fn meta_bytes(txn: &ReadTransaction, key: &str) -> Result<Option<Vec<u8>>, S
     let table = txn.open_table(META)?;
     let value = table.get(key)?;
     Ok(value.map(|v| v.value().to_vec()))
+}
+
+/// Unix milliseconds, for probe values and temporary names (the store depends on nothing above it).
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -230,7 +230,7 @@ fn probe(shared: &Shared) -> Result<(), StoreError> {
     let db = shared
         .current()
         .ok_or_else(|| StoreError::Unavailable("the database is being reopened".into()))?;
-    let stamp = crate::pool::unix_now_ms().to_be_bytes();
+    let stamp = super::unix_now_ms().to_be_bytes();
     let page: Vec<u8> = stamp.iter().copied().cycle().take(PROBE_BYTES).collect();
     catch_unwind(AssertUnwindSafe(|| {
         let txn = db.begin_write()?;
