@@ -14,7 +14,7 @@ use redb::{
 };
 
 use super::open::{guarded, panic_message, quiet_catch, restore_hint, MODE};
-use super::{farmers, partials, payouts, rewards, StoreError, META, SCHEMA_VERSION};
+use super::{farmers, partials, payouts, rejections, rewards, StoreError, META, SCHEMA_VERSION};
 
 /// What a backup or a check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,13 +30,15 @@ pub struct Summary {
 }
 
 /// Every table of the schema; a file with another table is refused rather than copied in part.
-const TABLES: [&str; 6] = [
+/// A table added to the schema must be added here and to `copy_all` (the test below fails until it is).
+const TABLES: [&str; 7] = [
     "meta",
     "farmers",
     "partials",
     "partials_by_proof",
     "rewards",
     "payouts",
+    "confirmation_stats",
 ];
 
 /// Copies the database at `source` (running pool or not) into a new file `dest`, which must not exist.
@@ -210,7 +212,8 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<u64, StoreE
         + copy(from, to, partials::PARTIALS)?
         + copy(from, to, partials::BY_PROOF)?
         + copy(from, to, rewards::REWARDS)?
-        + copy(from, to, payouts::PAYOUTS)?)
+        + copy(from, to, payouts::PAYOUTS)?
+        + copy(from, to, rejections::STATS)?)
 }
 
 fn copy<K: Key + 'static, V: Value + 'static>(
@@ -257,6 +260,7 @@ fn read_all(txn: &ReadTransaction) -> Result<Summary, StoreError> {
     let mut rows = 0;
     rows += txn.open_table(META)?.iter()?.count() as u64;
     rows += txn.open_table(partials::BY_PROOF)?.iter()?.count() as u64;
+    rows += txn.open_table(rejections::STATS)?.iter()?.count() as u64;
     Ok(Summary {
         farmers,
         partials: p + c + r,

@@ -318,7 +318,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
             }
         }
     }
-    // Create every table up front so that readers never meet a missing table.
+    // Create every table up front so that readers never meet a missing table (and list it in backup::TABLES).
     farmers::create_tables(&txn)?;
     partials::create_tables(&txn)?;
     rewards::create_tables(&txn)?;
