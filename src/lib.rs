@@ -8,3 +8,4 @@ pub mod pool;
 pub mod rewards;
 pub mod shutdown;
 pub mod store;
+pub mod tls;

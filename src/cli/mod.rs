@@ -1,6 +1,7 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
 mod database;
+mod https;
 mod partials;
 mod preflight;
 mod rewards;
@@ -114,18 +115,6 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             println!("auth     ERROR: {e}");
         }
     }
-    match preflight::check_tls_files(&config) {
-        Ok(()) if config.server.tls_cert.is_some() => {
-            println!("server   ok: TLS certificate and key")
-        }
-        Ok(()) => {
-            println!("server   note: no TLS files set: plain HTTP (put a TLS proxy in front)")
-        }
-        Err(e) => {
-            ok = false;
-            println!("server   ERROR: {e:#}");
-        }
-    }
     if let Err(e) = preflight::check_listen(&config) {
         // Not an error: the pool itself may be running.
         println!("server   note: {e:#}");
@@ -147,6 +136,11 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             "store    note: {} does not exist yet; `serve` creates it",
             config.store.path.display()
         );
+    }
+    let (https_ok, lines) = https::report(&config);
+    ok &= https_ok;
+    for line in lines {
+        println!("{line}");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {

@@ -62,6 +62,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
     crate::shutdown::listen_for_signals();
     // Everything that can be checked without the node is checked before waiting for it.
+    let mut https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     super::preflight::check(&config)?;
     let store = Store::open_with(
@@ -121,15 +122,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     };
     let options = ServeOptions {
         listen: config.server.listen,
-        tls: config
-            .server
-            .tls_cert
-            .clone()
-            .zip(config.server.tls_key.clone()),
+        tls: https.tls.clone(),
         max_connections: config.server.max_connections,
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
         connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
     };
+    https.bind(&config).await?;
     let listener = server::bind(&options).await?;
     let scheme = if options.tls.is_some() {
         "https"
@@ -139,7 +137,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr, scheme, "serving the farmer API");
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
     println!("listening on {scheme}://{}", listener.local_addr);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    https.start(stopped);
     server::serve(listener, routes, &options, crate::shutdown::requested()).await;
+    let _ = stop.send(true);
     // Requests in flight have been answered; let the writer commit what is queued.
     match tokio::time::timeout(Duration::from_secs(30), pool.store().shut_down()).await {
         Ok(Ok(())) => {}
