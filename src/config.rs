@@ -151,12 +151,15 @@ pub fn expand_home(path: &Path) -> PathBuf {
 pub struct StoreConfig {
     /// The database file; relative paths are relative to the directory of pool.toml.
     pub path: PathBuf,
+    /// Seconds the database may stay unwritable (disk full, I/O errors) before the pool exits non-zero.
+    pub max_unwritable_secs: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("pool.redb"),
+            max_unwritable_secs: 120,
         }
     }
 }
@@ -408,6 +411,14 @@ impl Config {
                 },
                 "(unset)",
                 "set both tls_cert and tls_key for HTTPS, or neither for plain HTTP",
+            ));
+        }
+        if self.store.max_unwritable_secs == 0 {
+            return Err(invalid(
+                "store",
+                "max_unwritable_secs",
+                0,
+                "must be at least 1",
             ));
         }
         self.acme_settings()?;

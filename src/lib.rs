@@ -6,5 +6,6 @@ pub mod config;
 pub mod http;
 pub mod pool;
 pub mod rewards;
+pub mod shutdown;
 pub mod store;
 pub mod tls;

@@ -1,4 +1,5 @@
-//! The `chia-pool` command: `init`, `serve`, `check`, `rewards`, `partials`. Errors become a message and a non-zero exit code.
+//! The `chia-pool` command: `init`, `serve`, `check`, `backup`, `rewards`, `partials`. Errors become a message and
+//! a non-zero exit code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,10 +48,24 @@ enum Command {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
     },
-    /// Test the configuration, the store, the node and the wallet, and say how to fix what is wrong.
+    /// Test the configuration, the store, the node and the wallet, and say how to fix what is wrong;
+    /// with --db, verify only that database file (e.g. a backup).
     Check {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Copy the database into a new file, consistently, also while the pool runs.
+    Backup {
+        #[arg(long, default_value = "pool.toml")]
+        config: PathBuf,
+        /// The database to copy instead of the config's [store] path.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// The new file.
+        #[arg(long)]
+        to: PathBuf,
     },
 }
 
@@ -63,7 +78,9 @@ fn main() -> ExitCode {
             new_key,
         } => chia_pool::cli::init(&dir, force, new_key),
         Command::Serve { config } => chia_pool::cli::serve(&config),
-        Command::Check { config } => chia_pool::cli::check(&config),
+        Command::Check { db: Some(db), .. } => chia_pool::cli::check_db(&db),
+        Command::Check { config, db: None } => chia_pool::cli::check(&config),
+        Command::Backup { config, db, to } => chia_pool::cli::backup(&config, db.as_deref(), &to),
         Command::Rewards { config, verify } => chia_pool::cli::rewards(&config, verify),
         Command::Partials { config } => chia_pool::cli::partials(&config),
     };

@@ -61,6 +61,11 @@ pub struct BackgroundTask {
 
 impl BackgroundTask {
     pub fn stop(self) {}
+
+    /// Whether the poller ended (it only does by panicking while the client lives).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
 }
 
 impl Drop for BackgroundTask {

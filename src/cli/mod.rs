@@ -1,7 +1,9 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
+mod database;
 mod https;
 mod partials;
+mod preflight;
 mod rewards;
 mod serve;
 
@@ -13,8 +15,9 @@ use anyhow::{bail, Context};
 use crate::chain::{ChainClient, ChainConfig};
 use crate::config::Config;
 use crate::pool::tokens;
-use crate::store::{self, Store};
+use crate::store;
 
+pub use database::{backup, check_db};
 pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;
@@ -24,7 +27,10 @@ pub const POOL_TOML_EXAMPLE: &str = include_str!("../../pool.toml.example");
 
 /// `chia-pool init`: a commented pool.toml and a fresh token key in `dir`.
 pub fn init(dir: &Path, force: bool, new_key: bool) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The directory holds the token key and the database: owner-only when we create it.
+    if !dir.exists() {
+        store::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let config_path = dir.join("pool.toml");
     if config_path.exists() && !force {
         bail!(
@@ -109,15 +115,27 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             println!("auth     ERROR: {e}");
         }
     }
-    match Store::open(&config.store.path).and_then(|s| {
-        let txn = s.read()?;
-        store::farmers::count(&txn)
-    }) {
-        Ok(n) => println!("store    ok: {} ({n} farmers)", config.store.path.display()),
-        Err(e) => {
-            ok = false;
-            println!("store    ERROR: {e}");
+    if let Err(e) = preflight::check_listen(&config) {
+        // Not an error: the pool itself may be running.
+        println!("server   note: {e:#}");
+    }
+    if config.store.path.exists() {
+        match store::backup::check_file(&config.store.path) {
+            Ok(s) => println!(
+                "store    ok: {} ({})",
+                config.store.path.display(),
+                database::describe(&s)
+            ),
+            Err(e) => {
+                ok = false;
+                println!("store    ERROR: {e}");
+            }
         }
+    } else {
+        println!(
+            "store    note: {} does not exist yet; `serve` creates it",
+            config.store.path.display()
+        );
     }
     let (https_ok, lines) = https::report(&config);
     ok &= https_ok;

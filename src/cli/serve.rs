@@ -34,7 +34,14 @@ pub fn serve(path: &Path) -> anyhow::Result<ExitCode> {
         .thread_name("pool")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(config))?;
+    let result = runtime.block_on(run(config));
+    // Jobs still running (a chain call, a payout step) get a moment; every durable step is atomic anyway.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result?;
+    if let Some(reason) = crate::shutdown::failure() {
+        bail!("{reason}");
+    }
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -53,16 +60,31 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
+    crate::shutdown::listen_for_signals();
+    // Everything that can be checked without the node is checked before waiting for it.
     let mut https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
-    let store = Store::open(&config.store.path)
-        .with_context(|| format!("opening {}", config.store.path.display()))?;
+    super::preflight::check(&config)?;
+    let store = Store::open_with(
+        &config.store.path,
+        true,
+        Duration::from_secs(config.store.max_unwritable_secs),
+    )?;
     let chain = ChainClient::new(chain_config(&config)).context("connecting to the chia node")?;
-    let _poller = chain
+    let poller = chain
         .start_background()
         .context("starting the node poller")?;
+    watch_poller(chain.clone(), poller);
+    let watched = store.clone();
+    tokio::spawn(async move {
+        let reason = watched.fatal().await;
+        crate::shutdown::fail(reason);
+    });
 
-    let (network, constants) = wait_for_node(&chain).await;
+    let (network, constants) = tokio::select! {
+        ready = wait_for_node(&chain) => ready,
+        _ = crate::shutdown::requested() => return Ok(()),
+    };
     tracing::info!(network = %network.network_name, "node ready");
     let target = match config.reward_puzzle_hash()? {
         Some(ph) => ph,
@@ -117,10 +139,35 @@ async fn run(config: Config) -> anyhow::Result<()> {
     println!("listening on {scheme}://{}", listener.local_addr);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     https.start(stopped);
-    server::serve(listener, routes, &options, shutdown_signal()).await;
+    server::serve(listener, routes, &options, crate::shutdown::requested()).await;
     let _ = stop.send(true);
-    tracing::info!("stopped");
+    // Requests in flight have been answered; let the writer commit what is queued.
+    match tokio::time::timeout(Duration::from_secs(30), pool.store().shut_down()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("last database writes failed: {e}"),
+        Err(_) => tracing::warn!("the database writer did not finish within 30 s"),
+    }
     Ok(())
+}
+
+/// The node poller keeps the peak and signage points fresh: if it ever dies, it is started again.
+fn watch_poller(chain: ChainClient, mut poller: crate::chain::peak::BackgroundTask) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            if !poller.is_finished() {
+                continue;
+            }
+            tracing::error!("the node poller stopped; restarting it");
+            match chain.start_background() {
+                Ok(p) => poller = p,
+                Err(e) => {
+                    crate::shutdown::fail(format!("cannot restart the node poller: {e}"));
+                    return;
+                }
+            }
+        }
+    });
 }
 
 /// With no `[pool] reward_address`, a pool beside its own wallet pays to that wallet: the address the database
@@ -206,28 +253,4 @@ async fn guard_identity(store: &Store, target: Bytes32, config: &Config) -> anyh
             Ok(())
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-    tracing::info!("shutting down");
 }

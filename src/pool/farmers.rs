@@ -106,10 +106,7 @@ impl Pool {
         let existing = self.farmer(&payload.launcher_id)?;
         if let Some(f) = &existing {
             if f.membership != Membership::Left {
-                return Err(PoolError::new(
-                    PoolErrorCode::FarmerAlreadyKnown,
-                    "this launcher is already registered; use PUT /v2/farmer to change its settings",
-                ));
+                return Err(already_known());
             }
         }
         let singleton = self
@@ -127,15 +124,20 @@ impl Pool {
             singleton: Some(singleton),
             joined_at: unix_now(),
             recent_partials: Vec::new(),
-            // A farmer coming back keeps the points it earned and has not been paid yet.
-            points: existing.as_ref().map_or(0, |f| f.points),
-            carried: existing.as_ref().map_or(0, |f| f.carried),
-            lifetime_points: existing.as_ref().map_or(0, |f| f.lifetime_points),
+            // Set from the stored row, if any, inside the write (store::farmers::register).
+            points: 0,
+            carried: 0,
+            lifetime_points: 0,
         };
-        self.store()
-            .write(move |txn| store::farmers::put(txn, &record))
+        let registered = self
+            .store()
+            .write(move |txn| store::farmers::register(txn, record))
             .await
             .map_err(|e| PoolError::internal("storing the new farmer failed", e))?;
+        if registered == store::farmers::Registered::AlreadyKnown {
+            // Another registration of this launcher won the race.
+            return Err(already_known());
+        }
         tracing::info!(launcher_id = %hex::encode(payload.launcher_id), "farmer registered");
         Ok(PostFarmerResponse {
             welcome_message: self.config().pool.welcome_message.clone(),
@@ -310,6 +312,13 @@ fn fee_fraction(basis_points: u16) -> String {
     }
     let digits = format!("{frac:04}");
     format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+fn already_known() -> PoolError {
+    PoolError::new(
+        PoolErrorCode::FarmerAlreadyKnown,
+        "this launcher is already registered; use PUT /v2/farmer to change its settings",
+    )
 }
 
 #[cfg(test)]

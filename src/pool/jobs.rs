@@ -40,35 +40,41 @@ pub fn spawn(pool: &Pool) {
     let confirm_every =
         Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
-    tokio::spawn(async move {
-        let mut confirmer = Confirmer::new();
-        loop {
-            match confirmer.run(&p).await {
-                Ok(s) if s.confirmed + s.rejected > 0 => tracing::info!(
-                    confirmed = s.confirmed,
-                    rejected = s.rejected,
-                    undecided = s.undecided,
-                    node_calls = s.node_calls,
-                    "partials settled"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("partial confirmation paused: {e}"),
+    super::supervisor::spawn("partial confirmation", move || {
+        let p = p.clone();
+        async move {
+            let mut confirmer = Confirmer::new();
+            loop {
+                match confirmer.run(&p).await {
+                    Ok(s) if s.confirmed + s.rejected > 0 => tracing::info!(
+                        confirmed = s.confirmed,
+                        rejected = s.rejected,
+                        undecided = s.undecided,
+                        node_calls = s.node_calls,
+                        "partials settled"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("partial confirmation paused: {e}"),
+                }
+                tokio::time::sleep(confirm_every).await;
             }
-            tokio::time::sleep(confirm_every).await;
         }
     });
     // PlotNFTs move only in blocks: follow them at each new peak (and at least once a minute).
     let p = pool.clone();
-    tokio::spawn(async move {
-        let mut peaks = p.chain().subscribe_peak();
-        let mut misses = Misses::default();
-        loop {
-            if let Err(e) = track_singletons(&p, &mut misses).await {
-                tracing::warn!("PlotNFT tracking paused: {e}");
+    super::supervisor::spawn("PlotNFT tracking", move || {
+        let p = p.clone();
+        async move {
+            let mut peaks = p.chain().subscribe_peak();
+            let mut misses = Misses::default();
+            loop {
+                if let Err(e) = track_singletons(&p, &mut misses).await {
+                    tracing::warn!("PlotNFT tracking paused: {e}");
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
+                // Let a burst of peaks settle into one run.
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
-            // Let a burst of peaks settle into one run.
-            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
 }

@@ -11,6 +11,7 @@ pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
 pub mod relocate;
+pub mod supervisor;
 pub mod tokens;
 pub mod verifier;
 
@@ -51,11 +52,45 @@ impl PoolError {
 
     /// An internal failure the farmer cannot fix; the details go to the log, not to the farmer.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
-        tracing::error!("{context}: {error}");
+        log_once_per_burst(context, &error);
         Self::new(
             PoolErrorCode::ServerException,
             format!("{context}; the pool operator has been told, try again later"),
         )
+    }
+}
+
+/// Logs an internal failure, but a failure that repeats (a full disk, a node outage) only once per 30 s per
+/// context, with how many were not logged in between.
+fn log_once_per_burst(context: &str, error: &dyn std::fmt::Display) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static SEEN: Mutex<Option<HashMap<String, (Instant, u64)>>> = Mutex::new(None);
+    const BURST: Duration = Duration::from_secs(30);
+    let Ok(mut seen) = SEEN.lock() else {
+        tracing::error!("{context}: {error}");
+        return;
+    };
+    let seen = seen.get_or_insert_with(HashMap::new);
+    match seen.get_mut(context) {
+        Some((last, quiet)) if last.elapsed() < BURST => *quiet += 1,
+        Some((last, quiet)) => {
+            if *quiet > 0 {
+                tracing::error!("{context}: {error} (and {quiet} more like it before)");
+            } else {
+                tracing::error!("{context}: {error}");
+            }
+            *last = Instant::now();
+            *quiet = 0;
+        }
+        None => {
+            if seen.len() > 1000 {
+                seen.clear();
+            }
+            tracing::error!("{context}: {error}");
+            seen.insert(context.to_string(), (Instant::now(), 0));
+        }
     }
 }
 

@@ -30,24 +30,29 @@ pub(crate) fn crash_point(step: &str) {
 /// Starts the reward jobs on the current tokio runtime: forwarding and payouts run at each new peak.
 pub fn spawn(pool: &Pool) {
     let p = pool.clone();
-    tokio::spawn(async move {
-        let mut peaks = p.chain().subscribe_peak();
-        loop {
-            match forwarding::run(&p).await {
-                Ok(run) if run != forwarding::ForwardRun::default() => {
-                    tracing::info!(?run, "reward forwarding")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("reward forwarding paused: {e}"),
-            }
-            match payouts::run(&p).await {
-                Ok(run) if run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
-                Ok(_) => {}
-                Err(e @ RewardsError::Ledger(_)) => tracing::error!("PAYOUTS PAUSED: {e}"),
-                Err(e) => tracing::warn!("payouts paused: {e}"),
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+    crate::pool::supervisor::spawn("rewards", move || {
+        let p = p.clone();
+        async move { reward_loop(p).await }
     });
+}
+
+async fn reward_loop(p: Pool) {
+    let mut peaks = p.chain().subscribe_peak();
+    loop {
+        match forwarding::run(&p).await {
+            Ok(run) if run != forwarding::ForwardRun::default() => {
+                tracing::info!(?run, "reward forwarding")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("reward forwarding paused: {e}"),
+        }
+        match payouts::run(&p).await {
+            Ok(run) if run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
+            Ok(_) => {}
+            Err(e @ RewardsError::Ledger(_)) => tracing::error!("PAYOUTS PAUSED: {e}"),
+            Err(e) => tracing::warn!("payouts paused: {e}"),
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

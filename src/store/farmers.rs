@@ -7,7 +7,7 @@ use redb::{
 use super::records::{decode, decode_all, encode, FarmerRecord};
 use super::StoreError;
 
-const FARMERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("farmers");
+pub(super) const FARMERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("farmers");
 
 pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(FARMERS)?;
@@ -98,4 +98,32 @@ pub fn record_payout_change(
 pub fn payout_changes(txn: &ReadTransaction) -> Result<Vec<PayoutChange>, StoreError> {
     let table = txn.open_table(PAYOUT_CHANGES)?;
     decode_all(&table)
+}
+
+/// What `register` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// A new member, or one coming back: stored.
+    Stored(Box<FarmerRecord>),
+    /// The launcher is already a member: nothing changed.
+    AlreadyKnown,
+}
+
+/// Stores a registration unless the launcher is already a member, deciding inside the write transaction so that
+/// of concurrent registrations exactly one wins. A farmer coming back (it had left) keeps the points it earned
+/// and has not been paid yet.
+pub fn register(
+    txn: &WriteTransaction,
+    mut farmer: FarmerRecord,
+) -> Result<Registered, StoreError> {
+    if let Some(existing) = get_for_update(txn, &farmer.launcher_id)? {
+        if existing.membership != super::Membership::Left {
+            return Ok(Registered::AlreadyKnown);
+        }
+        farmer.points = existing.points;
+        farmer.carried = existing.carried;
+        farmer.lifetime_points = existing.lifetime_points;
+    }
+    put(txn, &farmer)?;
+    Ok(Registered::Stored(Box::new(farmer)))
 }

@@ -4,28 +4,37 @@
 //! queued at that moment, then committed once (one fsync for many partials). A closure must make its logical
 //! checks before it writes and express logical outcomes in its `Ok` value: an `Err` means the storage itself
 //! failed, and then the whole batch is abandoned and every caller in it gets the error.
-//! Reads use redb's MVCC read transactions from any thread.
+//! Reads use redb's MVCC read transactions from any thread. Opening is in `open`, faults in `writer`, copies
+//! and checks in `backup`.
 
+pub mod backup;
 pub mod farmers;
+mod open;
 pub mod partials;
 pub mod payouts;
 pub mod records;
 pub mod rejections;
 pub mod rewards;
+mod writer;
+
+#[cfg(test)]
+mod damage_tests;
 
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
 };
-use std::path::Path;
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::Duration;
+use writer::{Job, Queued};
 
+pub use open::{create_private_dir, restore_hint};
 pub use records::{FarmerRecord, Membership, PartialRecord, PartialState, SingletonRecord};
 
 /// Bumped whenever a table's layout changes; `open` refuses a file with another version.
 pub const SCHEMA_VERSION: u32 = 2;
-/// How many queued writes one commit may take.
-const MAX_BATCH: usize = 512;
+/// How long the database may stay unwritable before the process gives up (see `writer`).
+pub const DEFAULT_MAX_UNWRITABLE: Duration = Duration::from_secs(120);
 
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -42,6 +51,18 @@ pub enum StoreError {
         expected: u32,
         fix: &'static str,
     },
+    #[error("database {path} is damaged: {reason}. To restore: {fix}")]
+    Damaged {
+        path: String,
+        reason: String,
+        fix: String,
+    },
+    #[error(
+        "database {path} is in use by another process (is a chia-pool already running on it?)"
+    )]
+    InUse { path: String },
+    #[error("the database cannot be written at the moment, nothing was recorded: {0}")]
+    Unavailable(String),
     #[error("the database writer has stopped")]
     WriterGone,
 }
@@ -64,56 +85,162 @@ storage_error_from!(
     redb::CommitError
 );
 
-type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-type Job =
-    Box<dyn FnOnce(&WriteTransaction) -> Result<Completion, (StoreError, Completion)> + Send>;
+/// What the writer thread and every handle share.
+struct Shared {
+    path: PathBuf,
+    /// None while the writer reopens the file after a fault.
+    db: RwLock<Option<Arc<Database>>>,
+    max_unwritable: Duration,
+    fatal: tokio::sync::watch::Sender<Option<String>>,
+}
+
+impl Shared {
+    fn current(&self) -> Option<Arc<Database>> {
+        self.db.read().ok().and_then(|g| g.clone())
+    }
+    fn take(&self) -> Option<Arc<Database>> {
+        self.db.write().ok().and_then(|mut g| g.take())
+    }
+    fn put(&self, db: Arc<Database>) {
+        if let Ok(mut g) = self.db.write() {
+            *g = Some(db);
+        }
+    }
+    fn is_fatal(&self) -> bool {
+        self.fatal.borrow().is_some()
+    }
+    fn set_fatal(&self, message: String) {
+        self.fatal.send_if_modified(|m| {
+            let first = m.is_none();
+            if first {
+                *m = Some(message);
+            }
+            first
+        });
+    }
+}
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    shared: Arc<Shared>,
     jobs: mpsc::Sender<Job>,
-    writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+    writer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Store {
     /// Opens (or creates) the database file, checks its schema version and starts the writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Storage(format!("creating {}: {e}", dir.display())))?;
-        }
-        let db = Database::create(path)
-            .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
-        check_schema(&db, path)?;
-        let db = Arc::new(db);
+        Self::open_with(path, false, DEFAULT_MAX_UNWRITABLE)
+    }
+
+    /// `open`, with `verify` checking every page's checksum first (the whole file is read) and the time the
+    /// database may stay unwritable before `fatal` resolves.
+    pub fn open_with(
+        path: &Path,
+        verify: bool,
+        max_unwritable: Duration,
+    ) -> Result<Self, StoreError> {
+        let db = open::open_database(path, verify)?;
+        open::guarded(path, || Ok(check_schema(&db, path)))??;
+        let (fatal, _) = tokio::sync::watch::channel(None);
+        let shared = Arc::new(Shared {
+            path: path.to_path_buf(),
+            db: RwLock::new(Some(Arc::new(db))),
+            max_unwritable,
+            fatal,
+        });
         let (tx, rx) = mpsc::channel::<Job>();
-        let writer_db = Arc::clone(&db);
+        let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(&writer_db, &rx))
+            .spawn(move || {
+                let run = std::panic::AssertUnwindSafe(|| writer::run(&writer_shared, &rx));
+                if let Err(p) = std::panic::catch_unwind(run) {
+                    // Never a live process whose every write fails: the pool stops (see `fatal`).
+                    writer_shared.set_fatal(format!(
+                        "the database writer stopped: {}",
+                        open::panic_message(&p)
+                    ));
+                }
+            })
             .map_err(|e| StoreError::Storage(format!("starting the writer thread: {e}")))?;
         Ok(Self {
-            db,
+            shared,
             jobs: tx,
-            writer: Arc::new(std::sync::Mutex::new(Some(writer))),
+            writer: Arc::new(Mutex::new(Some(writer))),
         })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
     }
 
     /// Closes the database once queued writes are committed. Call it on the last handle: the writer stops
     /// when every handle is gone, and this waits for that so the file can be reopened at once.
     pub fn close(self) {
-        let Store { db, jobs, writer } = self;
+        let Store {
+            shared,
+            jobs,
+            writer,
+        } = self;
         drop(jobs);
-        drop(db);
         let handle = writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             let _ = handle.join();
         }
+        drop(shared.take());
+    }
+
+    /// Commits what is queued and closes the file cleanly; later writes and reads are refused. For the end of
+    /// the process, when other handles may still exist.
+    pub async fn shut_down(&self) -> Result<(), StoreError> {
+        let flushed = self.flush().await;
+        if let Some(db) = self.shared.take() {
+            // A reader or the writer may hold the handle for a moment.
+            let mut db = db;
+            for _ in 0..100 {
+                match Arc::try_unwrap(db) {
+                    Ok(db) => {
+                        db.close()?;
+                        return flushed;
+                    }
+                    Err(shared) => db = shared,
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return Err(StoreError::Storage(
+                "the database was still in use at shutdown".into(),
+            ));
+        }
+        flushed
+    }
+
+    /// Resolves, with the reason, once the database is beyond repair in this process (see `writer`).
+    pub async fn fatal(&self) -> String {
+        let mut rx = self.shared.fatal.subscribe();
+        loop {
+            if let Some(m) = rx.borrow_and_update().clone() {
+                return m;
+            }
+            if rx.changed().await.is_err() {
+                // Unreachable while `self` holds the sender; never resolve rather than spin.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Waits until every write queued before this call is committed (or refused).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.write(|_| Ok(())).await
     }
 
     pub fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+        let db = self
+            .shared
+            .current()
+            .ok_or_else(|| StoreError::Unavailable("the database is being reopened".into()))?;
+        Ok(db.begin_read()?)
     }
 
     /// Runs `f` in the next group commit and returns its result once the commit is durable.
@@ -124,7 +251,7 @@ impl Store {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(f, tx)?;
-        rx.await.map_err(|_| StoreError::WriterGone)?
+        rx.await.map_err(|_| abandoned())?
     }
 
     /// `write` for code running on a blocking thread.
@@ -135,7 +262,7 @@ impl Store {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(f, tx)?;
-        rx.blocking_recv().map_err(|_| StoreError::WriterGone)?
+        rx.blocking_recv().map_err(|_| abandoned())?
     }
 
     fn submit<T, F>(
@@ -147,74 +274,15 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let job: Job = Box::new(move |txn| {
-            let outcome = f(txn);
-            let failed = outcome.as_ref().err().cloned();
-            let completion: Completion = Box::new(move |batch_error| {
-                let result = match batch_error {
-                    Some(e) => Err(e.clone()),
-                    None => outcome,
-                };
-                let _ = reply.send(result);
-            });
-            match failed {
-                Some(e) => Err((e, completion)),
-                None => Ok(completion),
-            }
-        });
-        self.jobs.send(job).map_err(|_| StoreError::WriterGone)
+        self.jobs
+            .send(Box::new(Queued { f, reply }))
+            .map_err(|_| StoreError::WriterGone)
     }
 }
 
-fn writer_loop(db: &Database, jobs: &mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        run_batch(db, batch);
-    }
-}
-
-fn run_batch(db: &Database, batch: Vec<Job>) {
-    let txn = match db.begin_write() {
-        Ok(txn) => txn,
-        Err(e) => {
-            let err = StoreError::from(e);
-            tracing::error!("cannot start a database write: {err}");
-            // Dropping the jobs closes their reply channels: callers see the writer as gone, never hang.
-            drop(batch);
-            return;
-        }
-    };
-    let mut completions = Vec::with_capacity(batch.len());
-    let mut failure: Option<StoreError> = None;
-    for job in batch {
-        match job(&txn) {
-            Ok(done) => completions.push(done),
-            Err((e, done)) => {
-                failure.get_or_insert(e);
-                completions.push(done);
-            }
-        }
-    }
-    let outcome = match failure {
-        Some(e) => {
-            tracing::error!("database write failed, batch abandoned: {e}");
-            let _ = txn.abort();
-            Some(e)
-        }
-        None => txn.commit().err().map(StoreError::from),
-    };
-    if let Some(e) = &outcome {
-        tracing::error!("database commit failed: {e}");
-    }
-    for done in completions {
-        done(outcome.as_ref());
-    }
+/// A write whose job was dropped unanswered (it panicked): nothing of it was committed.
+fn abandoned() -> StoreError {
+    StoreError::Storage("the write failed and was not recorded".into())
 }
 
 fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
@@ -250,7 +318,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
             }
         }
     }
-    // Create every table up front so that readers never meet a missing table.
+    // Create every table up front so that readers never meet a missing table (and list it in backup::TABLES).
     farmers::create_tables(&txn)?;
     farmers::create_change_tables(&txn)?;
     partials::create_tables(&txn)?;
@@ -280,4 +348,19 @@ pub fn set_meta_u64(txn: &WriteTransaction, key: &str, value: u64) -> Result<(),
     let mut table = txn.open_table(META)?;
     table.insert(key, value.to_be_bytes().as_slice())?;
     Ok(())
+}
+
+/// Reads raw bytes from the meta table; None when never written.
+pub fn meta_bytes(txn: &ReadTransaction, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let table = txn.open_table(META)?;
+    let value = table.get(key)?;
+    Ok(value.map(|v| v.value().to_vec()))
+}
+
+/// Unix milliseconds, for probe values and temporary names (the store depends on nothing above it).
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -8,9 +8,11 @@ use super::records::{decode, encode, FarmerRecord, PartialRecord, PartialState};
 use super::StoreError;
 
 /// (arrival unix ms, proof hash) → partial.
-const PARTIALS: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("partials");
+pub(super) const PARTIALS: TableDefinition<(u64, [u8; 32]), &[u8]> =
+    TableDefinition::new("partials");
 /// proof hash → arrival unix ms.
-const BY_PROOF: TableDefinition<[u8; 32], u64> = TableDefinition::new("partials_by_proof");
+pub(super) const BY_PROOF: TableDefinition<[u8; 32], u64> =
+    TableDefinition::new("partials_by_proof");
 
 pub type PartialKey = (u64, [u8; 32]);
 

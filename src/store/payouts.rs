@@ -8,7 +8,7 @@ use super::records::{decode, decode_all, encode};
 use super::StoreError;
 
 /// payout id (1, 2, …) → payout.
-const PAYOUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payouts");
+pub(super) const PAYOUTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payouts");
 
 /// A payout transaction the wallet signed, as recorded before it is sent: the very same transaction can be
 /// pushed again, and the chain can be asked whether its outputs exist and whether its inputs are still free.

@@ -8,7 +8,8 @@ use super::records::{decode, decode_all, encode};
 use super::StoreError;
 
 /// launcher id → `ConfirmationStats`.
-const STATS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("confirmation_stats");
+pub(super) const STATS: TableDefinition<[u8; 32], &[u8]> =
+    TableDefinition::new("confirmation_stats");
 
 /// Rejections kept per farmer for display (the counts cover all of them).
 const RECENT_KEPT: usize = 20;

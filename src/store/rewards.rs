@@ -7,7 +7,7 @@ use super::records::{decode, decode_all, encode};
 use super::StoreError;
 
 /// reward coin id → reward.
-const REWARDS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("rewards");
+pub(super) const REWARDS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("rewards");
 
 /// Where a reward's forward to the pool's puzzle hash stands.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]

@@ -109,6 +109,11 @@ impl PoolProcess {
 
     /// `restart` with extra environment variables (e.g. the crash-injection point).
     pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
+        self.restart_with(env, |_| {});
+    }
+
+    /// `restart_with_env`, with `customize` changing the command first (e.g. a `pre_exec` that sets limits).
+    pub fn restart_with(&mut self, env: &[(&str, &str)], customize: impl FnOnce(&mut Command)) {
         assert!(self.child.is_none(), "already running");
         let mut command = match self.umask {
             None => Command::new(env!("CARGO_BIN_EXE_chia-pool")),
@@ -129,15 +134,15 @@ impl PoolProcess {
                 .expect("open the log file")
                 .into(),
         };
-        let mut child = command
+        command
             .args(["serve", "--config"])
             .arg(&self.config)
             .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("start chia-pool serve");
+            .stderr(stderr);
+        customize(&mut command);
+        let mut child = command.spawn().expect("start chia-pool serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -191,6 +196,78 @@ impl PoolProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The running process's stderr, when `restart_with` made it a pipe.
+    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.as_mut().and_then(|c| c.stderr.take())
+    }
+
+    /// Sends SIGTERM (a clean stop request).
+    #[cfg(unix)]
+    pub fn terminate(&self) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit and returns how it did.
+    pub fn wait_status(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Runs `chia-pool serve` expecting it to stop by itself (a refused start): its exit status and stderr.
+    pub fn serve_expecting_exit(&self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        assert!(self.child.is_none(), "already running");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chia-pool serve");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("chia-pool serve kept running; expected it to refuse to start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (status, reader.join().unwrap_or_default())
+    }
+
+    /// Runs another `chia-pool` subcommand against this pool's config: exit status and stdout + stderr.
+    pub fn command(&self, args: &[&str]) -> (std::process::ExitStatus, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .output()
+            .expect("run chia-pool");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status, text)
     }
 
     pub fn store_path(&self) -> PathBuf {
