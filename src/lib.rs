@@ -4,6 +4,8 @@ pub mod chia;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod pool;
 pub mod rewards;
+pub mod stats;
 pub mod store;

@@ -28,13 +28,18 @@ pub fn spawn(pool: &Pool) {
     let p = pool.clone();
     tokio::spawn(async move {
         loop {
-            match confirm_partials(&p).await {
+            let result = confirm_partials(&p).await;
+            match &result {
                 Ok((confirmed, rejected)) if confirmed + rejected > 0 => {
                     tracing::info!(confirmed, rejected, "partials settled")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!("partial confirmation paused: {e}"),
             }
+            p.stats().job_done(
+                "confirm_partials",
+                result.as_ref().map(|_| ()).map_err(String::as_str),
+            );
             tokio::time::sleep(confirm_every).await;
         }
     });
@@ -43,9 +48,14 @@ pub fn spawn(pool: &Pool) {
     tokio::spawn(async move {
         let mut peaks = p.chain().subscribe_peak();
         loop {
-            if let Err(e) = track_singletons(&p).await {
+            let result = track_singletons(&p).await;
+            if let Err(e) = &result {
                 tracing::warn!("PlotNFT tracking paused: {e}");
             }
+            p.stats().job_done(
+                "track_plotnfts",
+                result.as_ref().map(|_| ()).map_err(String::as_str),
+            );
             let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
             // Let a burst of peaks settle into one run.
             tokio::time::sleep(Duration::from_millis(500)).await;

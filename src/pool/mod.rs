@@ -22,6 +22,7 @@ use crate::chia::constants::ConsensusConstants;
 use crate::chia::messages::{ErrorResponse, PoolErrorCode};
 use crate::chia::puzzles::PoolConfig as PlotNftPoolConfig;
 use crate::config::Config;
+use crate::stats::Stats;
 use crate::store::Store;
 use difficulty::DifficultyPolicy;
 use tokens::TokenAuthority;
@@ -81,6 +82,7 @@ struct Inner {
     chain: ChainClient,
     tokens: TokenAuthority,
     verifier: SignatureVerifier,
+    stats: Stats,
 }
 
 impl Pool {
@@ -101,6 +103,7 @@ impl Pool {
                 chain,
                 tokens: TokenAuthority::new(token_key, lifetime),
                 verifier,
+                stats: Stats::new(),
             }),
         }
     }
@@ -119,6 +122,10 @@ impl Pool {
     }
     pub fn chain(&self) -> &ChainClient {
         &self.inner.chain
+    }
+    /// The status aggregates (pages, JSON, metrics read them; the pool logic reports into them).
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
     }
     pub(crate) fn tokens(&self) -> &TokenAuthority {
         &self.inner.tokens

@@ -23,18 +23,28 @@ pub fn spawn(pool: &Pool) {
     tokio::spawn(async move {
         let mut peaks = p.chain().subscribe_peak();
         loop {
-            match forwarding::run(&p).await {
-                Ok(run) if run != forwarding::ForwardRun::default() => {
+            let result = forwarding::run(&p).await;
+            match &result {
+                Ok(run) if *run != forwarding::ForwardRun::default() => {
                     tracing::info!(?run, "reward forwarding")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!("reward forwarding paused: {e}"),
             }
-            match payouts::run(&p).await {
-                Ok(run) if run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
+            p.stats().job_done(
+                "forward_rewards",
+                result.as_ref().map(|_| ()).map_err(|e| e.as_str()),
+            );
+            let result = payouts::run(&p).await;
+            match &result {
+                Ok(run) if *run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!("payouts paused: {e}"),
             }
+            p.stats().job_done(
+                "payouts",
+                result.as_ref().map(|_| ()).map_err(|e| e.as_str()),
+            );
             let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

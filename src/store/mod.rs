@@ -179,6 +179,8 @@ fn writer_loop(db: &Database, jobs: &mpsc::Receiver<Job>) {
 }
 
 fn run_batch(db: &Database, batch: Vec<Job>) {
+    let started = std::time::Instant::now();
+    let size = batch.len();
     let txn = match db.begin_write() {
         Ok(txn) => txn,
         Err(e) => {
@@ -211,6 +213,10 @@ fn run_batch(db: &Database, batch: Vec<Job>) {
     if let Some(e) = &outcome {
         tracing::error!("database commit failed: {e}");
     }
+    let m = crate::metrics::global();
+    m.store_commit_seconds
+        .observe(started.elapsed().as_secs_f64());
+    m.store_batch_size.observe(size as f64);
     for done in completions {
         done(outcome.as_ref());
     }
