@@ -6,6 +6,7 @@
 pub mod difficulty;
 pub mod farmers;
 pub mod jobs;
+pub mod login;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
@@ -81,6 +82,7 @@ struct Inner {
     store: Store,
     chain: ChainClient,
     tokens: TokenAuthority,
+    sessions: TokenAuthority,
     verifier: SignatureVerifier,
     stats: Stats,
 }
@@ -95,6 +97,7 @@ impl Pool {
         verifier: SignatureVerifier,
     ) -> Self {
         let lifetime = u64::from(settings.config.auth.token_timeout_minutes) * 60;
+        let session_secs = settings.config.status.session_hours.saturating_mul(3600);
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -102,6 +105,11 @@ impl Pool {
                 store,
                 chain,
                 tokens: TokenAuthority::new(token_key, lifetime),
+                sessions: TokenAuthority::for_purpose(
+                    token_key,
+                    session_secs,
+                    login::SESSION_ASSERTION,
+                ),
                 verifier,
                 stats: Stats::new(),
             }),
@@ -126,6 +134,9 @@ impl Pool {
     /// The status aggregates (pages, JSON, metrics read them; the pool logic reports into them).
     pub fn stats(&self) -> &Stats {
         &self.inner.stats
+    }
+    pub(crate) fn sessions(&self) -> &TokenAuthority {
+        &self.inner.sessions
     }
     pub(crate) fn tokens(&self) -> &TokenAuthority {
         &self.inner.tokens
