@@ -45,7 +45,7 @@ pub fn stacked_bars(id: &str, bars: &[Bar], first: &str, last: &str) -> Markup {
             }
             text x="0" y=(HEIGHT - 4.0) { (first) }
             text x=(WIDTH) y=(HEIGHT - 4.0) text-anchor="end" { (last) }
-            text x=(WIDTH) y="10" text-anchor="end" { "max " (max as u64) }
+            text x="0" y="10" { "max " (max as u64) " per bar" }
         }
     }
 }
