@@ -76,8 +76,12 @@ fn send_all(requests: Vec<String>, url: &str, der: &[u8], clients: usize) -> (us
     let start = Instant::now();
     let workers: Vec<_> = (0..clients)
         .map(|_| {
-            let (queue, accepted, url, der) =
-                (queue.clone(), accepted.clone(), url.to_string(), der.to_vec());
+            let (queue, accepted, url, der) = (
+                queue.clone(),
+                accepted.clone(),
+                url.to_string(),
+                der.to_vec(),
+            );
             std::thread::spawn(move || loop {
                 let Some(body) = queue.lock().expect("queue").pop() else {
                     break;
@@ -97,7 +101,10 @@ fn send_all(requests: Vec<String>, url: &str, der: &[u8], clients: usize) -> (us
     for w in workers {
         let _ = w.join();
     }
-    (accepted.load(Ordering::Relaxed), start.elapsed().as_secs_f64())
+    (
+        accepted.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64(),
+    )
 }
 
 fn main() {
@@ -218,7 +225,10 @@ fn main() {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 // A browser opens a connection per visit: a new one each time.
-                let _ = agent(&der).get(&urls[i % urls.len()]).call().map(|r| r.into_string());
+                let _ = agent(&der)
+                    .get(&urls[i % urls.len()])
+                    .call()
+                    .map(|r| r.into_string());
                 loads.fetch_add(1, Ordering::Relaxed);
                 i += 1;
                 next += every;

@@ -29,8 +29,8 @@ pub enum LoginError {
     UnknownFarmer(String),
     #[error("the link's signature does not verify: it was changed after `chia plotnft get_login_link` made it, or made for another pool; make a new one")]
     BadSignature,
-    #[error("the link has expired (made about {minutes} minutes from now); make a new one with `chia plotnft get_login_link`")]
-    Stale { minutes: i64 },
+    #[error("the link has expired: its time is about {minutes} minutes away from the pool's clock; make a new one with `chia plotnft get_login_link` (and check the farmer's clock)")]
+    Stale { minutes: u64 },
     #[error("the pool cannot check the link right now: {0}")]
     Internal(String),
 }
@@ -106,8 +106,9 @@ impl Pool {
         let now = unix_now();
         let current = current_authentication_token(now, timeout);
         if current.abs_diff(link.authentication_token) > u64::from(timeout) {
-            let minutes = (link.authentication_token as i64 - current as i64)
-                .saturating_mul(i64::from(timeout.max(1)));
+            let minutes = current
+                .abs_diff(link.authentication_token)
+                .saturating_mul(u64::from(timeout.max(1)));
             return Err(LoginError::Stale { minutes });
         }
         let (token, expires) = self.sessions().issue(&link.launcher_id.to_bytes(), now);
