@@ -146,7 +146,7 @@ mod tests {
         let q = format!(
             "launcher_id={}&authentication_token=x&signature={}",
             "11".repeat(32),
-            "c0".repeat(1)
+            "c0"
         );
         let e = LoginLink::from_query(&q).unwrap_err();
         assert!(e.to_string().contains("whole number"), "{e}");
