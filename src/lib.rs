@@ -9,3 +9,4 @@ pub mod pool;
 pub mod rewards;
 pub mod stats;
 pub mod store;
+pub mod tls;

@@ -53,6 +53,7 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
+    let mut https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     let store = Store::open(&config.store.path)
         .with_context(|| format!("opening {}", config.store.path.display()))?;
@@ -104,15 +105,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     };
     let options = ServeOptions {
         listen: config.server.listen,
-        tls: config
-            .server
-            .tls_cert
-            .clone()
-            .zip(config.server.tls_key.clone()),
+        tls: https.tls.clone(),
         max_connections: config.server.max_connections,
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
         connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
     };
+    https.bind(&config).await?;
     let listener = server::bind(&options).await?;
     let admin_options = ServeOptions {
         listen: config.status.admin_listen,
@@ -148,7 +146,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr, scheme, "serving the farmer API");
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
     println!("listening on {scheme}://{}", listener.local_addr);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    https.start(stopped);
     server::serve(listener, routes, &options, shutdown_signal()).await;
+    let _ = stop.send(true);
     tracing::info!("stopped");
     Ok(())
 }
@@ -209,8 +210,14 @@ async fn wait_for_node(
 ) {
     let mut pause = Duration::from_secs(1);
     loop {
-        match tokio::try_join!(chain.network_info(), chain.constants()) {
-            Ok(ready) => return ready,
+        // The first peak too: the background jobs start right after and need one (a node without blocks is
+        // reported here, once per try, not as a false alarm from every job).
+        match tokio::try_join!(
+            chain.network_info(),
+            chain.constants(),
+            chain.peak_or_fetch()
+        ) {
+            Ok((network, constants, _)) => return (network, constants),
             Err(e) => {
                 tracing::error!("waiting for the chia node: {e}");
                 tokio::time::sleep(pause).await;

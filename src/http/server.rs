@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +15,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use warp::Filter;
@@ -36,13 +33,7 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot read the TLS {what} {path}: {reason} ([server] tls_{what})")]
-    TlsFile {
-        what: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
-    #[error("the TLS certificate and key do not go together: {0}")]
+    #[error("cannot set up TLS: {0}")]
     TlsConfig(String),
 }
 
@@ -50,13 +41,20 @@ pub enum ServeError {
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
-    /// PEM certificate chain and private key; None = plain HTTP.
-    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where each handshake gets its certificate (files or ACME, swapped at run time); None = plain HTTP.
+    pub tls: Option<TlsOptions>,
     pub max_connections: usize,
     /// Deadline for the TLS handshake and for each request's headers.
     pub header_timeout: Duration,
     /// New connections per second one IP address may open, sustained (bursts of ten times that pass).
     pub connections_per_ip_per_sec: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    pub resolver: Arc<crate::tls::CertResolver>,
+    /// Offer the tls-alpn-01 protocol so an ACME CA can validate on this listener.
+    pub acme_alpn: bool,
 }
 
 /// A bound listener, ready to serve; `local_addr` is the real address (the configured port may be 0).
@@ -69,7 +67,7 @@ pub struct Listener {
 /// Binds the address and loads the TLS certificate, so that configuration errors surface before serving.
 pub async fn bind(options: &ServeOptions) -> Result<Listener, ServeError> {
     let tls = match &options.tls {
-        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        Some(tls) => Some(tls_acceptor(tls)?),
         None => None,
     };
     let tcp = TcpListener::bind(options.listen)
@@ -225,33 +223,19 @@ impl RateLimiter {
     }
 }
 
-fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
-    let file_err = |what, path: &Path, reason: String| ServeError::TlsFile {
-        what,
-        path: path.to_path_buf(),
-        reason,
-    };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file_err("cert", cert, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err("cert", cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(file_err(
-            "cert",
-            cert,
-            "no PEM certificate in the file".into(),
-        ));
-    }
-    let key_der =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| file_err("key", key, e.to_string()))?;
+fn tls_acceptor(tls: &TlsOptions) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ServeError::TlsConfig(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(chain, key_der)
-        .map_err(|e| ServeError::TlsConfig(e.to_string()))?;
+        .with_cert_resolver(tls.resolver.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if tls.acme_alpn {
+        config
+            .alpn_protocols
+            .push(crate::tls::ACME_TLS_ALPN.to_vec());
+    }
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
     config.ticketer =
         rustls::crypto::ring::Ticketer::new().map_err(|e| ServeError::TlsConfig(e.to_string()))?;

@@ -3,6 +3,7 @@
 //!
 //! Handlers call `Pool`; `Pool` calls the store and the chain client; nothing here speaks HTTP.
 
+pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
 pub mod jobs;
@@ -10,6 +11,7 @@ pub mod login;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
+pub mod relocate;
 pub mod tokens;
 pub mod verifier;
 
@@ -85,6 +87,9 @@ struct Inner {
     sessions: TokenAuthority,
     verifier: SignatureVerifier,
     stats: Stats,
+    /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
+    /// node calls reverted.
+    blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
 }
 
 impl Pool {
@@ -112,6 +117,7 @@ impl Pool {
                 ),
                 verifier,
                 stats: Stats::new(),
+                blocks: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -143,6 +149,9 @@ impl Pool {
     }
     pub(crate) fn verifier(&self) -> &SignatureVerifier {
         &self.inner.verifier
+    }
+    pub(crate) fn recent_blocks(&self) -> &tokio::sync::Mutex<crate::chain::blocks::RecentBlocks> {
+        &self.inner.blocks
     }
 }
 
