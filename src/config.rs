@@ -56,6 +56,7 @@ pub struct Config {
     pub payouts: PayoutsConfig,
     pub auth: AuthConfig,
     pub logging: LoggingConfig,
+    pub status: StatusConfig,
     /// Automatic HTTPS; None (no `[acme]` table) = certificates from `[server] tls_cert` / `tls_key` or none.
     pub acme: Option<AcmeConfig>,
 }
@@ -277,6 +278,27 @@ impl Default for AuthConfig {
             token_key_file: PathBuf::from("token.key"),
             token_timeout_minutes: 10,
             max_clock_skew_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// Address of the operator view and /metrics (plain HTTP; keep it on loopback or a private network).
+    pub admin_listen: SocketAddr,
+    /// Seconds between rebuilds of the status figures from the database.
+    pub refresh_secs: u64,
+    /// Hours a farmer's login (from a login link) lasts.
+    pub session_hours: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            refresh_secs: 15,
+            session_hours: 24,
         }
     }
 }

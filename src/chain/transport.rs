@@ -129,9 +129,18 @@ impl RpcService {
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let failure = match self.attempt(agent, endpoint, &bytes) {
-                Ok(answer) => return self.envelope(endpoint, &answer),
+                Ok(answer) => {
+                    let result = self.envelope(endpoint, &answer);
+                    crate::metrics::global().rpc_call(
+                        &self.service.to_string(),
+                        endpoint,
+                        result.is_ok(),
+                    );
+                    return result;
+                }
                 Err(failure) => failure,
             };
+            crate::metrics::global().rpc_call(&self.service.to_string(), endpoint, false);
             self.failures.fetch_add(1, Ordering::Relaxed);
             let may_retry = failure.transient && (retry == Retry::Safe || failure.not_sent);
             if !may_retry || attempt >= self.max_attempts {

@@ -114,11 +114,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let pool = Pool::new(settings, constants, store, chain, &token_key, verifier);
     jobs::spawn(&pool);
     crate::rewards::spawn(&pool);
+    crate::stats::spawn(&pool);
 
+    let secure_cookies = config.server.tls_cert.is_some();
     let routes = {
         use warp::Filter;
         crate::http::routes::api(pool.clone(), config.server.max_body_bytes)
+            .or(crate::http::status::public(pool.clone(), secure_cookies))
+            .unify()
             .recover(crate::http::routes::rejection)
+            .with(warp::log::custom(observe_request))
     };
     let options = ServeOptions {
         listen: config.server.listen,
@@ -129,6 +134,32 @@ async fn run(config: Config) -> anyhow::Result<()> {
     };
     https.bind(&config).await?;
     let listener = server::bind(&options).await?;
+    let admin_options = ServeOptions {
+        listen: config.status.admin_listen,
+        tls: None,
+        max_connections: 64,
+        ..options.clone()
+    };
+    let admin_listener = server::bind(&admin_options)
+        .await
+        .context("[status] admin_listen")?;
+    tracing::info!(listen = %admin_listener.local_addr, "serving the operator view and /metrics");
+    println!("operator view on http://{}", admin_listener.local_addr);
+    let admin_routes = {
+        use warp::Filter;
+        crate::http::status::admin::routes(pool.clone())
+            .recover(crate::http::routes::rejection)
+            .with(warp::log::custom(observe_request))
+    };
+    tokio::spawn(async move {
+        server::serve(
+            admin_listener,
+            admin_routes,
+            &admin_options,
+            shutdown_signal(),
+        )
+        .await;
+    });
     let scheme = if options.tls.is_some() {
         "https"
     } else {
@@ -168,6 +199,17 @@ fn watch_poller(chain: ChainClient, mut poller: crate::chain::peak::BackgroundTa
             }
         }
     });
+}
+
+/// Request latency by route, for /metrics.
+fn observe_request(info: warp::log::Info<'_>) {
+    crate::metrics::global()
+        .request_seconds
+        .get_or_create(&vec![(
+            "route",
+            crate::http::status::route_label(info.path()).to_string(),
+        )])
+        .observe(info.elapsed().as_secs_f64());
 }
 
 /// With no `[pool] reward_address`, a pool beside its own wallet pays to that wallet: the address the database

@@ -143,6 +143,7 @@ pub async fn serve<F>(
         let tls = listener.tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _open = crate::metrics::OpenConnection::new();
             match tls {
                 None => {
                     let conn = builder

@@ -45,7 +45,8 @@ pub fn spawn(pool: &Pool) {
         async move {
             let mut confirmer = Confirmer::new();
             loop {
-                match confirmer.run(&p).await {
+                let result = confirmer.run(&p).await;
+                match &result {
                     Ok(s) if s.confirmed + s.rejected > 0 => tracing::info!(
                         confirmed = s.confirmed,
                         rejected = s.rejected,
@@ -56,6 +57,9 @@ pub fn spawn(pool: &Pool) {
                     Ok(_) => {}
                     Err(e) => tracing::warn!("partial confirmation paused: {e}"),
                 }
+                let error = result.as_ref().err().map(|e| e.to_string());
+                p.stats()
+                    .job_done("confirm_partials", error.as_deref().map_or(Ok(()), Err));
                 tokio::time::sleep(confirm_every).await;
             }
         }
@@ -68,9 +72,13 @@ pub fn spawn(pool: &Pool) {
             let mut peaks = p.chain().subscribe_peak();
             let mut misses = Misses::default();
             loop {
-                if let Err(e) = track_singletons(&p, &mut misses).await {
+                let result = track_singletons(&p, &mut misses).await;
+                if let Err(e) = &result {
                     tracing::warn!("PlotNFT tracking paused: {e}");
                 }
+                let error = result.as_ref().err().map(|e| e.to_string());
+                p.stats()
+                    .job_done("track_plotnfts", error.as_deref().map_or(Ok(()), Err));
                 let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
                 // Let a burst of peaks settle into one run.
                 tokio::time::sleep(Duration::from_millis(500)).await;

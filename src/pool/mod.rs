@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
 pub mod jobs;
+pub mod login;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
@@ -25,6 +26,7 @@ use crate::chia::constants::ConsensusConstants;
 use crate::chia::messages::{ErrorResponse, PoolErrorCode};
 use crate::chia::puzzles::PoolConfig as PlotNftPoolConfig;
 use crate::config::Config;
+use crate::stats::Stats;
 use crate::store::Store;
 use difficulty::DifficultyPolicy;
 use tokens::TokenAuthority;
@@ -117,7 +119,9 @@ struct Inner {
     store: Store,
     chain: ChainClient,
     tokens: TokenAuthority,
+    sessions: TokenAuthority,
     verifier: SignatureVerifier,
+    stats: Stats,
     /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
     /// node calls reverted.
     blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
@@ -133,6 +137,7 @@ impl Pool {
         verifier: SignatureVerifier,
     ) -> Self {
         let lifetime = u64::from(settings.config.auth.token_timeout_minutes) * 60;
+        let session_secs = settings.config.status.session_hours.saturating_mul(3600);
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -140,7 +145,13 @@ impl Pool {
                 store,
                 chain,
                 tokens: TokenAuthority::new(token_key, lifetime),
+                sessions: TokenAuthority::for_purpose(
+                    token_key,
+                    session_secs,
+                    login::SESSION_ASSERTION,
+                ),
                 verifier,
+                stats: Stats::new(),
                 blocks: tokio::sync::Mutex::default(),
             }),
         }
@@ -160,6 +171,13 @@ impl Pool {
     }
     pub fn chain(&self) -> &ChainClient {
         &self.inner.chain
+    }
+    /// The status aggregates (pages, JSON, metrics read them; the pool logic reports into them).
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+    pub(crate) fn sessions(&self) -> &TokenAuthority {
+        &self.inner.sessions
     }
     pub(crate) fn tokens(&self) -> &TokenAuthority {
         &self.inner.tokens

@@ -21,6 +21,21 @@ impl Pool {
         &self,
         request: PostPartialRequest,
     ) -> Result<PostPartialResponse, PoolError> {
+        let launcher_id = request.payload.launcher_id.to_bytes();
+        let result = self.check_and_record(request).await;
+        let outcome = match &result {
+            Ok((_, credited)) => Ok(*credited),
+            Err(e) => Err((e.code, e.message.as_str())),
+        };
+        self.stats().partial(&launcher_id, outcome);
+        result.map(|(response, _)| response)
+    }
+
+    /// The checks and the record; on success also the difficulty the partial was credited at.
+    async fn check_and_record(
+        &self,
+        request: PostPartialRequest,
+    ) -> Result<(PostPartialResponse, u64), PoolError> {
         let arrived_ms = unix_now_ms();
         let payload = &request.payload;
         let pos = &payload.proof_of_space;
@@ -145,9 +160,12 @@ impl Pool {
             .await
             .map_err(|e| PoolError::internal("recording the partial failed", e))?;
         match outcome {
-            RecordOutcome::Recorded(farmer) => Ok(PostPartialResponse {
-                new_difficulty: farmer.difficulty,
-            }),
+            RecordOutcome::Recorded(farmer) => Ok((
+                PostPartialResponse {
+                    new_difficulty: farmer.difficulty,
+                },
+                difficulty,
+            )),
             RecordOutcome::Duplicate => Err(PoolError::new(
                 PoolErrorCode::RequestFailed,
                 "duplicate partial: this proof was already accepted and counts once",

@@ -52,6 +52,7 @@ pub enum TokenError {
 pub struct TokenAuthority {
     key: SymmetricKey<V4>,
     lifetime_secs: u64,
+    assertion: &'static [u8],
 }
 
 impl std::fmt::Debug for TokenAuthority {
@@ -64,9 +65,18 @@ impl std::fmt::Debug for TokenAuthority {
 
 impl TokenAuthority {
     pub fn new(key: &[u8; 32], lifetime_secs: u64) -> Self {
+        Self::for_purpose(key, lifetime_secs, IMPLICIT_ASSERTION)
+    }
+
+    /// Tokens bound to another use (`assertion`): they never verify where farmer tokens are expected.
+    pub fn for_purpose(key: &[u8; 32], lifetime_secs: u64, assertion: &'static [u8]) -> Self {
         // A 32-byte slice is always a valid v4 symmetric key.
         let key = SymmetricKey::<V4>::from(key).expect("32-byte key");
-        Self { key, lifetime_secs }
+        Self {
+            key,
+            lifetime_secs,
+            assertion,
+        }
     }
 
     /// A token for `launcher_id` and its expiry (unix seconds).
@@ -77,13 +87,8 @@ impl TokenAuthority {
             hex::encode(launcher_id)
         );
         // Encryption only fails on an empty payload or missing randomness; the payload is never empty.
-        let token = LocalToken::encrypt(
-            &self.key,
-            payload.as_bytes(),
-            None,
-            Some(IMPLICIT_ASSERTION),
-        )
-        .unwrap_or_default();
+        let token = LocalToken::encrypt(&self.key, payload.as_bytes(), None, Some(self.assertion))
+            .unwrap_or_default();
         (token, expiration)
     }
 
@@ -91,7 +96,7 @@ impl TokenAuthority {
     pub fn verify(&self, token: &str, launcher_id: &[u8; 32], now: u64) -> Result<(), TokenError> {
         let untrusted =
             UntrustedToken::<Local, V4>::try_from(token).map_err(|_| TokenError::Invalid)?;
-        let trusted = LocalToken::decrypt(&self.key, &untrusted, None, Some(IMPLICIT_ASSERTION))
+        let trusted = LocalToken::decrypt(&self.key, &untrusted, None, Some(self.assertion))
             .map_err(|_| TokenError::Invalid)?;
         #[derive(serde::Deserialize)]
         struct Claims {

@@ -39,19 +39,27 @@ pub fn spawn(pool: &Pool) {
 async fn reward_loop(p: Pool) {
     let mut peaks = p.chain().subscribe_peak();
     loop {
-        match forwarding::run(&p).await {
-            Ok(run) if run != forwarding::ForwardRun::default() => {
+        let result = forwarding::run(&p).await;
+        match &result {
+            Ok(run) if *run != forwarding::ForwardRun::default() => {
                 tracing::info!(?run, "reward forwarding")
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("reward forwarding paused: {e}"),
         }
-        match payouts::run(&p).await {
-            Ok(run) if run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
+        let error = result.as_ref().err().map(|e| e.to_string());
+        p.stats()
+            .job_done("forward_rewards", error.as_deref().map_or(Ok(()), Err));
+        let result = payouts::run(&p).await;
+        match &result {
+            Ok(run) if *run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
             Ok(_) => {}
             Err(e @ RewardsError::Ledger(_)) => tracing::error!("PAYOUTS PAUSED: {e}"),
             Err(e) => tracing::warn!("payouts paused: {e}"),
         }
+        let error = result.as_ref().err().map(|e| e.to_string());
+        p.stats()
+            .job_done("payouts", error.as_deref().map_or(Ok(()), Err));
         let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -165,3 +165,19 @@ pub fn stats(txn: &ReadTransaction) -> Result<(u64, u64, u64), StoreError> {
     }
     Ok((pending, confirmed, rejected))
 }
+
+/// Calls `visit(arrival unix ms, partial)` for every stored partial that arrived at or after `since_ms`, in
+/// arrival order (the status aggregates; the table keeps about a day).
+pub fn for_each_since(
+    txn: &ReadTransaction,
+    since_ms: u64,
+    mut visit: impl FnMut(u64, &PartialRecord),
+) -> Result<(), StoreError> {
+    let table = txn.open_table(PARTIALS)?;
+    for row in table.range((since_ms, [0u8; 32])..)? {
+        let (k, v) = row?;
+        let record: PartialRecord = decode(v.value())?;
+        visit(k.value().0, &record);
+    }
+    Ok(())
+}

@@ -285,6 +285,8 @@ enum Batch {
 /// Runs every job of a batch in one write transaction and commits it. On any failure, every job is answered
 /// with the error and nothing is committed; a storage failure or a panic is returned as a fault.
 fn run_batch(db: &Database, batch: Vec<Job>) -> Result<Batch, StoreError> {
+    let started = std::time::Instant::now();
+    let size = batch.len();
     let txn = match catch_unwind(AssertUnwindSafe(|| db.begin_write())) {
         Ok(Ok(txn)) => txn,
         Ok(Err(e)) => {
@@ -334,6 +336,12 @@ fn run_batch(db: &Database, batch: Vec<Job>) -> Result<Batch, StoreError> {
             ))),
         },
     };
+    if outcome.is_ok() {
+        let m = crate::metrics::global();
+        m.store_commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        m.store_batch_size.observe(size as f64);
+    }
     for done in completions {
         done(outcome.as_ref().err());
     }

@@ -29,7 +29,9 @@
 //! fields and methods are the driver API. Unknown endpoints answer 404 and bodies over 1 MiB 413, like aiohttp.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 pub mod certs;
+pub mod chia_python;
 pub mod fake_node;
 pub mod fake_wallet;
 pub mod farmer;

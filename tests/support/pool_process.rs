@@ -14,6 +14,8 @@ pub struct PoolProcess {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT` of the running process.
     pub base_url: String,
+    /// `http://127.0.0.1:PORT` of its operator view.
+    pub admin_url: String,
     /// When set, the process's stderr (its log) is appended to this file instead of the test's stderr.
     pub log: Option<PathBuf>,
     /// When set, the process starts under this umask (through `sh`).
@@ -39,7 +41,25 @@ impl PoolProcess {
         server_lines: &str,
         extra_toml: &str,
     ) -> Self {
-        let mut p = Self::create(chain, "127.0.0.1:0", pool_lines, server_lines, extra_toml);
+        Self::start_with_status(chain, pool_lines, server_lines, "", extra_toml)
+    }
+
+    /// `start_full` with lines for the [status] section (its admin listener is always on port 0).
+    pub fn start_with_status(
+        chain: &FakeChain,
+        pool_lines: &str,
+        server_lines: &str,
+        status_lines: &str,
+        extra_toml: &str,
+    ) -> Self {
+        let mut p = Self::create_with_status(
+            chain,
+            "127.0.0.1:0",
+            pool_lines,
+            server_lines,
+            status_lines,
+            extra_toml,
+        );
         p.restart();
         p
     }
@@ -50,6 +70,17 @@ impl PoolProcess {
         listen: &str,
         pool_lines: &str,
         server_lines: &str,
+        extra_toml: &str,
+    ) -> Self {
+        Self::create_with_status(chain, listen, pool_lines, server_lines, "", extra_toml)
+    }
+
+    fn create_with_status(
+        chain: &FakeChain,
+        listen: &str,
+        pool_lines: &str,
+        server_lines: &str,
+        status_lines: &str,
         extra_toml: &str,
     ) -> Self {
         // Unique per process and per call: tests in one binary start pools at the same instant.
@@ -73,6 +104,7 @@ impl PoolProcess {
             "[pool]\n{pool_lines}\n\
              [server]\nlisten = \"{listen}\"\n{server_lines}\n\
              [chia]\nroot = \"{}\"\nnode_url = \"{}\"\nwallet_url = \"{}\"\nrpc_timeout_secs = 10\n\
+             [status]\nadmin_listen = \"127.0.0.1:0\"\n{status_lines}\n\
              [logging]\nlevel = \"info\"\n{extra_toml}\n",
             chain.root.path.display(),
             chain.node.url(),
@@ -84,6 +116,7 @@ impl PoolProcess {
             config,
             child: None,
             base_url: String::new(),
+            admin_url: String::new(),
             log: None,
             umask: None,
         }
@@ -147,6 +180,9 @@ impl PoolProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("operator view on ") {
+                    let _ = tx.send(format!("admin {url}"));
+                }
                 if let Some(url) = line.strip_prefix("listening on ") {
                     let _ = tx.send(url.to_string());
                 }
@@ -155,8 +191,14 @@ impl PoolProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(url) = rx.recv_timeout(Duration::from_millis(100)) {
-                self.base_url = url;
-                break;
+                match url.strip_prefix("admin ") {
+                    Some(admin) => self.admin_url = admin.to_string(),
+                    None => {
+                        self.base_url = url;
+                        break;
+                    }
+                }
+                continue;
             }
             if let Ok(Some(status)) = child.try_wait() {
                 // An injected crash may come before the listening line; `wait_exit` then reports it.
