@@ -53,6 +53,8 @@ fn init_logging(level: &str) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
+    // Before opening anything: every connection, the database and node connections are descriptors.
+    let open_files = crate::http::fdlimit::raise_open_file_limit();
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     let store = Store::open(&config.store.path)
         .with_context(|| format!("opening {}", config.store.path.display()))?;
@@ -82,6 +84,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             target_partials: config.partials.partials_target,
             time_target_secs: config.partials.time_target_secs,
             max_step: config.partials.max_difficulty_step,
+            max_difficulty: config.pool.max_difficulty,
         },
         config: config.clone(),
     };
@@ -94,8 +97,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     let routes = {
         use warp::Filter;
-        crate::http::routes::api(pool.clone(), config.server.max_body_bytes)
-            .recover(crate::http::routes::rejection)
+        crate::http::routes::api(
+            pool.clone(),
+            crate::http::routes::BodyLimits {
+                max_bytes: config.server.max_body_bytes,
+                deadline: Duration::from_secs(config.server.body_timeout_secs),
+            },
+        )
+        .recover(crate::http::routes::rejection)
     };
     let options = ServeOptions {
         listen: config.server.listen,
@@ -104,9 +113,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .tls_cert
             .clone()
             .zip(config.server.tls_key.clone()),
-        max_connections: config.server.max_connections,
+        max_connections: crate::http::fdlimit::connection_budget(
+            config.server.max_connections,
+            open_files,
+        ),
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+        idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
         connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
+        max_connections_per_ip: config.server.max_connections_per_ip,
+        requests_per_ip_per_sec: config.server.requests_per_ip_per_sec,
+        trusted_proxies: config.server.trusted_proxies.clone(),
     };
     let listener = server::bind(&options).await?;
     let scheme = if options.tls.is_some() {

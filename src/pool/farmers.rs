@@ -248,13 +248,18 @@ impl Pool {
 
     fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
         let min = self.config().pool.min_difficulty;
+        let max = self.config().pool.max_difficulty;
         match suggested {
             None => Ok(self.config().pool.default_difficulty),
-            Some(d) if d >= min => Ok(d),
-            Some(d) => Err(PoolError::new(
+            Some(d) if d < min => Err(PoolError::new(
                 PoolErrorCode::InvalidDifficulty,
                 format!("suggested_difficulty {d} is below this pool's minimum difficulty {min}"),
             )),
+            Some(d) if d > max => Err(PoolError::new(
+                PoolErrorCode::InvalidDifficulty,
+                format!("suggested_difficulty {d} is above this pool's maximum difficulty {max}"),
+            )),
+            Some(d) => Ok(d),
         }
     }
 }
