@@ -92,12 +92,11 @@ pub fn api(
         .and(warp::get())
         .and(query)
         .and(with_pool.clone())
-        .map(|q: String, pool: Pool| {
-            answer(
-                GetAuthRequest::from_query(&q)
-                    .map_err(bad_request)
-                    .and_then(|r| pool.authenticate(&r)),
-            )
+        .then(|q: String, pool: Pool| async move {
+            match GetAuthRequest::from_query(&q) {
+                Ok(r) => answer(pool.authenticate(&r).await),
+                Err(e) => error(&bad_request(e)),
+            }
         });
 
     let get_farmer = warp::path!("v2" / "farmer")

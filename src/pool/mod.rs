@@ -5,6 +5,7 @@
 
 pub mod difficulty;
 pub mod farmers;
+pub mod guards;
 pub mod jobs;
 pub mod partials;
 pub mod payout_instructions;
@@ -47,6 +48,16 @@ impl PoolError {
         self.code.response(self.message.clone())
     }
 
+    /// The node did not answer or failed: the farmer hears only that (the node's address, RPC and TLS
+    /// details are the operator's business and go to the log).
+    pub fn node_unavailable(error: impl std::fmt::Display) -> Self {
+        tracing::warn!("a farmer's request needed the node, which failed: {error}");
+        Self::new(
+            PoolErrorCode::ServerException,
+            "the pool cannot reach its chia node right now; try again in a minute",
+        )
+    }
+
     /// An internal failure the farmer cannot fix; the details go to the log, not to the farmer.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!("{context}: {error}");
@@ -81,7 +92,17 @@ struct Inner {
     chain: ChainClient,
     tokens: TokenAuthority,
     verifier: SignatureVerifier,
+    cpu: guards::CpuGate,
+    /// Registrations refused for want of a PlotNFT, by (launcher, key), for about a block.
+    no_plotnft: guards::Recent<(Bytes32, [u8; 48]), PoolError>,
+    /// Signage points a launcher asked for that the node did not know, counted per launcher.
+    unknown_sp: guards::Recent<Bytes32, u32>,
+    /// Proofs recently checked, by hash of the proof and its signage point.
+    proofs: guards::Recent<[u8; 32], guards::ProofSeen>,
 }
+
+/// How long a negative answer from the chain is reused: about one block.
+const NEGATIVE_TTL: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Pool {
     pub fn new(
@@ -93,6 +114,9 @@ impl Pool {
         verifier: SignatureVerifier,
     ) -> Self {
         let lifetime = u64::from(settings.config.auth.token_timeout_minutes) * 60;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let proof_ttl =
+            std::time::Duration::from_secs(settings.config.partials.time_limit_secs + 60);
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -101,6 +125,10 @@ impl Pool {
                 chain,
                 tokens: TokenAuthority::new(token_key, lifetime),
                 verifier,
+                cpu: guards::CpuGate::new(threads * 8),
+                no_plotnft: guards::Recent::new(NEGATIVE_TTL),
+                unknown_sp: guards::Recent::new(NEGATIVE_TTL),
+                proofs: guards::Recent::new(proof_ttl),
             }),
         }
     }
@@ -125,6 +153,18 @@ impl Pool {
     }
     pub(crate) fn verifier(&self) -> &SignatureVerifier {
         &self.inner.verifier
+    }
+    pub(crate) fn cpu(&self) -> &guards::CpuGate {
+        &self.inner.cpu
+    }
+    pub(crate) fn no_plotnft(&self) -> &guards::Recent<(Bytes32, [u8; 48]), PoolError> {
+        &self.inner.no_plotnft
+    }
+    pub(crate) fn unknown_sp(&self) -> &guards::Recent<Bytes32, u32> {
+        &self.inner.unknown_sp
+    }
+    pub(crate) fn proofs(&self) -> &guards::Recent<[u8; 32], guards::ProofSeen> {
+        &self.inner.proofs
     }
 }
 
