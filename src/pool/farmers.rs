@@ -120,8 +120,12 @@ impl Pool {
             payload.launcher_id,
             payload.authentication_public_key.to_bytes(),
         );
-        if let Some(refusal) = self.no_plotnft().get(&seen_key) {
-            return Err(refusal);
+        // Remembered only while the chain has not moved: a new block may bring the PlotNFT.
+        let height = self.chain().peak().map(|p| p.height);
+        if let Some((at, refusal)) = self.no_plotnft().get(&seen_key) {
+            if Some(at) == height {
+                return Err(refusal);
+            }
         }
         let signed = request.clone();
         if !self
@@ -144,7 +148,9 @@ impl Pool {
                 e.code,
                 PoolErrorCode::NotFound | PoolErrorCode::InvalidSingleton
             ) {
-                self.no_plotnft().insert(seen_key, e.clone());
+                if let Some(h) = height {
+                    self.no_plotnft().insert(seen_key, (h, e.clone()));
+                }
             }
         })?;
         let record = FarmerRecord {

@@ -93,8 +93,9 @@ struct Inner {
     tokens: TokenAuthority,
     verifier: SignatureVerifier,
     cpu: guards::CpuGate,
-    /// Registrations refused for want of a PlotNFT, by (launcher, key), for about a block.
-    no_plotnft: guards::Recent<(Bytes32, [u8; 48]), PoolError>,
+    /// Registrations refused for want of a PlotNFT, by (launcher, key), with the peak height they were
+    /// refused at: reused until the next block.
+    no_plotnft: guards::Recent<(Bytes32, [u8; 48]), (u32, PoolError)>,
     /// Signage points a launcher asked for that the node did not know, counted per launcher.
     unknown_sp: guards::Recent<Bytes32, u32>,
     /// Proofs recently checked, by hash of the proof and its signage point.
@@ -157,7 +158,7 @@ impl Pool {
     pub(crate) fn cpu(&self) -> &guards::CpuGate {
         &self.inner.cpu
     }
-    pub(crate) fn no_plotnft(&self) -> &guards::Recent<(Bytes32, [u8; 48]), PoolError> {
+    pub(crate) fn no_plotnft(&self) -> &guards::Recent<(Bytes32, [u8; 48]), (u32, PoolError)> {
         &self.inner.no_plotnft
     }
     pub(crate) fn unknown_sp(&self) -> &guards::Recent<Bytes32, u32> {
