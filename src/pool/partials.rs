@@ -198,20 +198,19 @@ impl Pool {
         let sp = match cache.cached(sp_hash, eos) {
             Some(sp) => sp,
             None => {
-                if self.unknown_sp().get(&launcher_id).unwrap_or(0) >= UNKNOWN_SP_LOOKUPS {
+                // Counted before the lookup, so that concurrent requests cannot all slip through.
+                let tries = self.unknown_sp().update(launcher_id, 0, |n| *n += 1);
+                if tries > UNKNOWN_SP_LOOKUPS {
                     return Err(not_found());
                 }
-                match cache
-                    .lookup(sp_hash, eos)
-                    .await
-                    .map_err(PoolError::node_unavailable)?
-                {
-                    Some(sp) => sp,
-                    None => {
-                        self.unknown_sp().update(launcher_id, 0, |n| *n += 1);
-                        return Err(not_found());
-                    }
+                let found = cache.lookup(sp_hash, eos).await;
+                if matches!(found, Ok(Some(_))) {
+                    self.unknown_sp()
+                        .update(launcher_id, 0, |n| *n = n.saturating_sub(1));
                 }
+                found
+                    .map_err(PoolError::node_unavailable)?
+                    .ok_or_else(not_found)?
             }
         };
         if sp.reverted {
