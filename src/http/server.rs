@@ -132,6 +132,9 @@ pub async fn serve<F>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
+        // A client that shuts its write side after the request still gets the answer (the deadlines,
+        // not the half-close, end the connection).
+        .half_close(true)
         .keep_alive(true);
     let shared = Arc::new(Shared {
         builder,

@@ -14,6 +14,8 @@ pub struct PoolProcess {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT` of the running process.
     pub base_url: String,
+    /// Where the next start writes the process's stderr (None: the test's own stderr).
+    pub stderr_file: Option<PathBuf>,
 }
 
 impl PoolProcess {
@@ -67,6 +69,7 @@ impl PoolProcess {
             config,
             child: None,
             base_url: String::new(),
+            stderr_file: None,
         };
         p.restart();
         p
@@ -85,7 +88,10 @@ impl PoolProcess {
             .arg(&self.config)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.stderr_file {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("stderr file")),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start chia-pool serve");
         let stdout = child.stdout.take().expect("stdout");
