@@ -315,3 +315,54 @@ async fn chunked_bodies_are_read_within_the_limit() {
         "declared over the limit: {answer}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_behind_a_trusted_proxy_have_their_own_budgets() {
+    let chain = FakeChain::start().await;
+    let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start_with_server(
+            &chain,
+            &pool_lines,
+            "requests_per_ip_per_sec = 2\ntrusted_proxies = [\"127.0.0.1\"]\n",
+        )
+    });
+    let addr = address(&pool);
+    let via = |source: Ipv4Addr, client: &str| {
+        let raw = format!(
+            "GET /v2/pool_info HTTP/1.1\r\nHost: pool\r\nX-Forwarded-For: {client}\r\nConnection: close\r\n\r\n"
+        );
+        async move { request_from(source, addr, &raw).await }
+    };
+    // One client behind the proxy uses up its budget (a burst of 20)...
+    let mut limited = 0;
+    for _ in 0..40 {
+        if via(Ipv4Addr::LOCALHOST, "203.0.113.1")
+            .await
+            .starts_with("HTTP/1.1 429")
+        {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 10,
+        "the client behind the proxy is budgeted: {limited} of 40 refused"
+    );
+    // ...another client behind the same proxy is not affected.
+    let answer = via(Ipv4Addr::LOCALHOST, "203.0.113.2").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // An address that is not a trusted proxy cannot escape its budget by claiming others.
+    let mut limited = 0;
+    for i in 0..40 {
+        if via(OTHER, &format!("198.51.100.{i}"))
+            .await
+            .starts_with("HTTP/1.1 429")
+        {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 10,
+        "forwarded headers from strangers are ignored: {limited} of 40 refused"
+    );
+}

@@ -269,3 +269,83 @@ async fn abusive_requests_cost_little_while_an_honest_farmer_is_served() {
         "within the partial time limit: {took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn farmers_never_see_node_details_and_difficulty_has_a_ceiling() {
+    let chain = FakeChain::start().await;
+    let pool_lines = format!(
+        "reward_address = \"{}\"\nmax_difficulty = 5000",
+        hex::encode(TARGET)
+    );
+    let pool = tokio::task::block_in_place(|| PoolProcess::start(&chain, &pool_lines, ""));
+    let base = pool.base_url.clone();
+    let agent = ureq::agent();
+    let sk = SecretKey::from_seed(&[51; 32]);
+    let launcher = Bytes32::new([51; 32]);
+    let token = tokio::task::block_in_place(|| {
+        support::farmer::join_pool(&chain, &agent, &base, launcher, &sk, Bytes32::new(TARGET))
+    });
+
+    // A suggested difficulty above the documented maximum is refused; at it, accepted.
+    for (difficulty, code) in [(5001u64, Some(6)), (u64::MAX, Some(6)), (5000, None)] {
+        let payload = PutFarmerPayload {
+            launcher_id: launcher,
+            authentication_token: 0,
+            authentication_public_key: None,
+            payout_instructions: None,
+            suggested_difficulty: Some(difficulty),
+            authentication_token_v2: token.clone(),
+        };
+        let body = PutFarmerRequest {
+            signature: Some(sign(&sk.derive_unhardened(12381), payload.get_hash())),
+            payload,
+        }
+        .to_json_string();
+        let v = tokio::task::block_in_place(|| {
+            serde_json::from_str::<Value>(
+                &agent
+                    .put(&format!("{base}/v2/farmer"))
+                    .send_string(&body)
+                    .unwrap()
+                    .into_string()
+                    .unwrap(),
+            )
+            .unwrap()
+        });
+        assert_eq!(
+            v["error_code"].as_u64(),
+            code,
+            "difficulty {difficulty}: {v}"
+        );
+    }
+
+    // With the node gone, a registration that needs it is told so, without the node's address or RPC.
+    let node_url = chain.node.url();
+    let port = node_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    chain.node.stop().await;
+    let other_sk = SecretKey::from_seed(&[52; 32]);
+    let body = registration(Bytes32::new([52; 32]), &other_sk);
+    let v = tokio::task::block_in_place(|| post(&agent, &format!("{base}/v2/farmer"), &body));
+    assert_eq!(v["error_code"].as_u64(), Some(8), "{v}");
+    let message = v["error_message"].as_str().unwrap_or_default().to_string();
+    for secret in [
+        node_url.as_str(),
+        port.as_str(),
+        "127.0.0.1",
+        "https",
+        "rpc",
+        "get_coin",
+        "/",
+    ] {
+        assert!(
+            !message.to_lowercase().contains(secret),
+            "{secret:?} in {message:?}"
+        );
+    }
+    chain.node.restart().await;
+}
