@@ -366,3 +366,78 @@ async fn clients_behind_a_trusted_proxy_have_their_own_budgets() {
         "forwarded headers from strangers are ignored: {limited} of 40 refused"
     );
 }
+
+/// A TLS client to the pool trusting `der`, offering `alpn`; the stream after the handshake, or the error.
+fn tls_connect(
+    addr: SocketAddr,
+    der: &[u8],
+    alpn: &[&[u8]],
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>, String> {
+    use std::sync::Arc;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(der.to_vec()))
+        .map_err(|e| e.to_string())?;
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let tcp = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_clients_that_stay_silent_or_want_http2_are_refused() {
+    use std::io::Read;
+    let chain = FakeChain::start().await;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("chia-pool-hostile-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let der = certified.cert.der().to_vec();
+    let server_lines = format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\nheader_timeout_secs = 2\n",
+        cert.display(),
+        key.display()
+    );
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start_with_server(
+            &chain,
+            &format!("reward_address = \"{}\"", hex::encode(TARGET)),
+            &server_lines,
+        )
+    });
+    let addr: SocketAddr = pool.base_url.trim_start_matches("https://").parse().unwrap();
+    tokio::task::block_in_place(|| {
+        // HTTP/2 only: refused in the handshake.
+        assert!(tls_connect(addr, &der, &[b"h2"]).is_err(), "an h2-only client is refused");
+        // HTTP/2 or HTTP/1.1: HTTP/1.1 is chosen.
+        let both = tls_connect(addr, &der, &[b"h2", b"http/1.1"]).expect("handshake");
+        assert_eq!(both.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+        // Handshake done, then silence: closed at the first-request deadline.
+        let mut silent = tls_connect(addr, &der, &[]).expect("handshake");
+        let start = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        let n = silent.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "nothing but the close");
+        assert!(start.elapsed() < Duration::from_secs(15), "closed after {:?}", start.elapsed());
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
