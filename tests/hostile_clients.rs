@@ -424,10 +424,17 @@ async fn tls_clients_that_stay_silent_or_want_http2_are_refused() {
             &server_lines,
         )
     });
-    let addr: SocketAddr = pool.base_url.trim_start_matches("https://").parse().unwrap();
+    let addr: SocketAddr = pool
+        .base_url
+        .trim_start_matches("https://")
+        .parse()
+        .unwrap();
     tokio::task::block_in_place(|| {
         // HTTP/2 only: refused in the handshake.
-        assert!(tls_connect(addr, &der, &[b"h2"]).is_err(), "an h2-only client is refused");
+        assert!(
+            tls_connect(addr, &der, &[b"h2"]).is_err(),
+            "an h2-only client is refused"
+        );
         // HTTP/2 or HTTP/1.1: HTTP/1.1 is chosen.
         let both = tls_connect(addr, &der, &[b"h2", b"http/1.1"]).expect("handshake");
         assert_eq!(both.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
@@ -437,7 +444,11 @@ async fn tls_clients_that_stay_silent_or_want_http2_are_refused() {
         let mut buf = [0u8; 64];
         let n = silent.read(&mut buf).unwrap_or(0);
         assert_eq!(n, 0, "nothing but the close");
-        assert!(start.elapsed() < Duration::from_secs(15), "closed after {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "closed after {:?}",
+            start.elapsed()
+        );
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
