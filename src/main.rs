@@ -1,4 +1,4 @@
-//! The `chia-pool` command: `init`, `serve`, `check`. Errors become a message and a non-zero exit code.
+//! The `chia-pool` command: `init`, `serve`, `check`, `rewards`, `partials`. Errors become a message and a non-zero exit code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,11 @@ enum Command {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
     },
+    /// Show how each farmer's partials fared at confirmation, and why rejected ones were rejected.
+    Partials {
+        #[arg(long, default_value = "pool.toml")]
+        config: PathBuf,
+    },
     /// Test the configuration, the store, the node and the wallet, and say how to fix what is wrong.
     Check {
         #[arg(long, default_value = "pool.toml")]
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
         Command::Serve { config } => chia_pool::cli::serve(&config),
         Command::Check { config } => chia_pool::cli::check(&config),
         Command::Rewards { config } => chia_pool::cli::rewards(&config),
+        Command::Partials { config } => chia_pool::cli::partials(&config),
     };
     match result {
         Ok(code) => code,

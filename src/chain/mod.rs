@@ -10,6 +10,7 @@
 //!
 //! No pool policy lives here: callers decide what "too late" or "not synced enough" means.
 
+pub mod blocks;
 pub mod config;
 pub mod diagnostics;
 pub mod error;

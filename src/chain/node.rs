@@ -60,6 +60,12 @@ pub struct BlockInfo {
     pub fees: Option<u64>,
     pub reward_claims_incorporated: Option<Vec<Coin>>,
     pub finished_challenge_slot_hashes: Option<Vec<Bytes32>>,
+    /// Iterations the proof needed (with the signage point index, where in its sub-slot the block was infused).
+    pub required_iters: u64,
+    /// The reward chain challenge this block starts: signage points after it (in its sub-slot) use it.
+    pub reward_infusion_new_challenge: Bytes32,
+    /// Reward chain hashes of the sub-slots finished since the previous block (oldest first).
+    pub finished_reward_slot_hashes: Option<Vec<Bytes32>>,
 }
 
 impl BlockInfo {
@@ -105,6 +111,14 @@ impl BlockInfo {
                 o,
                 p,
                 "finished_challenge_slot_hashes",
+                Bytes32::from_json,
+            )?,
+            required_iters: field(o, p, "required_iters")?,
+            reward_infusion_new_challenge: field(o, p, "reward_infusion_new_challenge")?,
+            finished_reward_slot_hashes: optional_list(
+                o,
+                p,
+                "finished_reward_slot_hashes",
                 Bytes32::from_json,
             )?,
         })
@@ -198,6 +212,9 @@ pub enum PushTxStatus {
 pub struct SignagePointRecord {
     pub sp_hash: Bytes32,
     pub cc_vdf: VDFInfo,
+    /// The reward chain challenge it follows (the last block infused before it, or its sub-slot's start), as
+    /// the node last received it.
+    pub rc_challenge: Bytes32,
     /// Node clock, unix seconds.
     pub time_received: f64,
     pub reverted: bool,
@@ -297,9 +314,14 @@ impl ChainClient {
                         "does not hash to the sp_hash asked for",
                     ));
                 }
+                let rc_vdf = vdf_info_from_json(
+                    sp.get("rc_vdf").unwrap_or(&Value::Null),
+                    "signage_point.rc_vdf",
+                )?;
                 Ok(SignagePointRecord {
                     sp_hash,
                     cc_vdf,
+                    rc_challenge: rc_vdf.challenge,
                     time_received: f64_field(&a, "", "time_received")?,
                     reverted: field(&a, "", "reverted")?,
                 })

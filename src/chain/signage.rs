@@ -41,6 +41,10 @@ pub struct SpInfo {
     pub end_of_sub_slot: bool,
     /// Sub-slot iterations of its slot (the slot's end-of-slot value, else the peak's).
     pub sub_slot_iters: u64,
+    /// The reward chain challenge the signage point follows (`None` for an end of sub-slot).
+    pub rc_challenge: Option<Bytes32>,
+    /// Its iterations into the sub-slot (0 for an end of sub-slot).
+    pub cc_iterations: u64,
 }
 
 /// What an end of sub-slot says about the slot it opened.
@@ -248,6 +252,8 @@ async fn fetch_point(
             reverted: slot.reverted,
             end_of_sub_slot: true,
             sub_slot_iters,
+            rc_challenge: None,
+            cc_iterations: 0,
         }));
     }
 
@@ -291,6 +297,8 @@ async fn fetch_point(
         reverted: record.reverted,
         end_of_sub_slot: false,
         sub_slot_iters,
+        rc_challenge: Some(record.rc_challenge),
+        cc_iterations: iterations,
     }))
 }
 

@@ -1,5 +1,6 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
+mod partials;
 mod rewards;
 mod serve;
 
@@ -13,6 +14,7 @@ use crate::config::Config;
 use crate::pool::tokens;
 use crate::store::{self, Store};
 
+pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;
 

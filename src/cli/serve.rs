@@ -183,8 +183,14 @@ async fn wait_for_node(
 ) {
     let mut pause = Duration::from_secs(1);
     loop {
-        match tokio::try_join!(chain.network_info(), chain.constants()) {
-            Ok(ready) => return ready,
+        // The first peak too: the background jobs start right after and need one (a node without blocks is
+        // reported here, once per try, not as a false alarm from every job).
+        match tokio::try_join!(
+            chain.network_info(),
+            chain.constants(),
+            chain.peak_or_fetch()
+        ) {
+            Ok((network, constants, _)) => return (network, constants),
             Err(e) => {
                 tracing::error!("waiting for the chia node: {e}");
                 tokio::time::sleep(pause).await;

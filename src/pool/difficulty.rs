@@ -76,6 +76,26 @@ pub fn next_difficulty(
     bounded(policy, current, u64::try_from(proposed).unwrap_or(u64::MAX))
 }
 
+/// Signage points that reached the node this soon after a difficulty change may still have been answered at the
+/// old difficulty (the farmer had not yet read the pool's answer).
+pub const CHANGE_GRACE_MS: u64 = 5_000;
+
+/// The difficulty a partial was made for: the farmer's difficulty when its signage point came. The 2.7.5
+/// farmer sends all proofs of one signage point at once; when the first answer changes the difficulty, the
+/// rest were still made at the old one. `recent` is the farmer's newest partials as `next_difficulty` takes
+/// them (only partials at the difficulty current when they were recorded), so the last entry at another
+/// difficulty than `current` is the partial whose answer changed it.
+pub fn difficulty_at_signage_point(current: u64, recent: &[(u64, u64)], sp_time_ms: u64) -> u64 {
+    match recent.iter().rev().find(|&&(_, d)| d != current) {
+        Some(&(changed_ms, previous))
+            if sp_time_ms < changed_ms.saturating_add(CHANGE_GRACE_MS) =>
+        {
+            previous
+        }
+        _ => current,
+    }
+}
+
 /// Clamps a proposal to one bounded step from `current` and to the pool's maximum and minimum.
 fn bounded(policy: &DifficultyPolicy, current: u64, proposed: u64) -> u64 {
     let step = policy.max_step.max(2);
@@ -142,6 +162,28 @@ mod tests {
     fn partials_at_an_old_difficulty_are_not_evidence() {
         let p = partials(20, 50, 18, 10_000_000);
         assert_eq!(next_difficulty(&POLICY, 100, &p, 10_000_000), 100);
+    }
+
+    #[test]
+    fn partials_in_flight_keep_the_difficulty_of_their_signage_point() {
+        // The partial at 10_000_000 raised the difficulty from 100 to 400; two more came at 400 since.
+        let recent = [(9_000_000, 100), (10_000_000, 100), (10_500_000, 400)];
+        // Its signage point came before the change, or within the grace: the old difficulty.
+        assert_eq!(difficulty_at_signage_point(400, &recent, 9_999_000), 100);
+        assert_eq!(
+            difficulty_at_signage_point(400, &recent, 10_000_000 + CHANGE_GRACE_MS - 1),
+            100
+        );
+        // After it: the current one.
+        assert_eq!(
+            difficulty_at_signage_point(400, &recent, 10_000_000 + CHANGE_GRACE_MS),
+            400
+        );
+        // No change on record (or none yet): the current one.
+        assert_eq!(difficulty_at_signage_point(400, &recent[2..], 1), 400);
+        assert_eq!(difficulty_at_signage_point(400, &[], 1), 400);
+        // A decrease works the same way.
+        assert_eq!(difficulty_at_signage_point(25, &[(5_000, 100)], 4_000), 100);
     }
 
     #[test]

@@ -1,22 +1,21 @@
-//! Background jobs of the pool: confirming partials after the delay and following members' PlotNFTs.
+//! Background jobs of the pool: confirming partials after the delay (see `confirm`) and following members'
+//! PlotNFTs.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chia_protocol::{Bytes32, Coin, CoinRecord};
+use chia_protocol::{Bytes32, CoinRecord};
 
 use crate::chain::node::CoinQuery;
 use crate::chia::plotnft::PlotNft;
 use crate::chia::puzzles::PlotNftState;
 use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
 
+use super::confirm::Confirmer;
 use super::farmers::public_key;
-use super::{unix_now_ms, Pool};
+use super::relocate::{relocate, Misses};
+use super::Pool;
 
-/// Partials settled per write.
-const CONFIRM_BATCH: usize = 1000;
-/// Settled partials are kept this long for duplicate detection and statistics.
-const PARTIAL_RETENTION_MS: u64 = 24 * 3_600_000;
 /// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
 const MAX_HOPS: usize = 32;
 
@@ -27,11 +26,16 @@ pub fn spawn(pool: &Pool) {
         Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
     tokio::spawn(async move {
+        let mut confirmer = Confirmer::new();
         loop {
-            match confirm_partials(&p).await {
-                Ok((confirmed, rejected)) if confirmed + rejected > 0 => {
-                    tracing::info!(confirmed, rejected, "partials settled")
-                }
+            match confirmer.run(&p).await {
+                Ok(s) if s.confirmed + s.rejected > 0 => tracing::info!(
+                    confirmed = s.confirmed,
+                    rejected = s.rejected,
+                    undecided = s.undecided,
+                    node_calls = s.node_calls,
+                    "partials settled"
+                ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!("partial confirmation paused: {e}"),
             }
@@ -42,8 +46,9 @@ pub fn spawn(pool: &Pool) {
     let p = pool.clone();
     tokio::spawn(async move {
         let mut peaks = p.chain().subscribe_peak();
+        let mut misses = Misses::default();
         loop {
-            if let Err(e) = track_singletons(&p).await {
+            if let Err(e) = track_singletons(&p, &mut misses).await {
                 tracing::warn!("PlotNFT tracking paused: {e}");
             }
             let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
@@ -53,106 +58,11 @@ pub fn spawn(pool: &Pool) {
     });
 }
 
-/// Settles partials older than the confirmation delay: confirmed (points credited) when their signage point is
-/// still on chain, rejected when it was reverted. Returns (confirmed, rejected).
-pub async fn confirm_partials(pool: &Pool) -> Result<(u64, u64), String> {
-    let delay_ms = pool
-        .config()
-        .partials
-        .confirmation_delay_secs
-        .saturating_mul(1000);
-    let cutoff = unix_now_ms().saturating_sub(delay_ms);
-    let (mut confirmed, mut rejected) = (0, 0);
-    loop {
-        let pending = {
-            let txn = pool.store().read().map_err(|e| e.to_string())?;
-            store::partials::pending_before(&txn, cutoff, CONFIRM_BATCH)
-                .map_err(|e| e.to_string())?
-        };
-        if pending.is_empty() {
-            break;
-        }
-        let mut verdicts: HashMap<([u8; 32], bool), bool> = HashMap::new();
-        let mut settled = Vec::with_capacity(pending.len());
-        for (key, partial) in &pending {
-            let sp = (partial.sp_hash, partial.end_of_sub_slot);
-            let on_chain = match verdicts.get(&sp) {
-                Some(&v) => v,
-                None => {
-                    let v = still_on_chain(
-                        pool,
-                        partial.sp_hash,
-                        partial.challenge_hash,
-                        partial.end_of_sub_slot,
-                    )
-                    .await?;
-                    verdicts.insert(sp, v);
-                    v
-                }
-            };
-            settled.push((*key, on_chain));
-        }
-        let count = settled.len();
-        let (c, r) = pool
-            .store()
-            .write(move |txn| {
-                let (mut c, mut r) = (0u64, 0u64);
-                for (key, ok) in settled {
-                    if store::partials::settle(txn, key, ok)? {
-                        if ok {
-                            c += 1
-                        } else {
-                            r += 1
-                        }
-                    }
-                }
-                Ok((c, r))
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        confirmed += c;
-        rejected += r;
-        if count < CONFIRM_BATCH {
-            break;
-        }
-    }
-    let prune_before = unix_now_ms().saturating_sub(PARTIAL_RETENTION_MS);
-    pool.store()
-        .write(move |txn| store::partials::prune_before(txn, prune_before, 10_000))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((confirmed, rejected))
-}
-
-/// Whether a signage point is still on the main chain. When the node's signage point cache (about 78 minutes)
-/// has forgotten it, the end of sub-slot that opened its slot (kept about 8 hours) answers instead; past that a
-/// reorg is out of the question and the partial, valid when accepted, stands.
-async fn still_on_chain(
-    pool: &Pool,
-    sp_hash: [u8; 32],
-    challenge: [u8; 32],
-    eos: bool,
-) -> Result<bool, String> {
-    let cache = pool.chain().signage_points();
-    let sp = cache
-        .recheck(Bytes32::new(sp_hash), eos)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(sp) = sp {
-        return Ok(!sp.reverted);
-    }
-    let slot = cache
-        .recheck(Bytes32::new(challenge), true)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(slot.is_none_or(|s| !s.reverted))
-}
-
 /// Follows every member's PlotNFT from its last known coin through the spends since, updating membership:
 /// pooling to us, leaving (waiting room), or left. All current coins are looked up in one (chunked) query; a
 /// spend is acted on once it is `confirmation_depth` blocks deep. The height of the last complete run is kept
 /// in the database.
-pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
+pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), String> {
     let peak = pool.chain().synced_peak().map_err(|e| e.to_string())?;
     let farmers: Vec<FarmerRecord> = {
         let txn = pool.store().read().map_err(|e| e.to_string())?;
@@ -179,9 +89,13 @@ pub async fn track_singletons(pool: &Pool) -> Result<(), String> {
         let Some(current) = farmer.singleton.as_ref() else {
             continue;
         };
-        let update = match records.get(&Bytes32::new(current.coin_id)) {
+        let known = records.get(&Bytes32::new(current.coin_id));
+        if known.is_some() {
+            misses.found(&farmer.launcher_id);
+        }
+        let update = match known {
             // Gone from the chain (a reorg): look the PlotNFT up again by its puzzle hashes.
-            None => relocate(pool, farmer).await,
+            None => relocate(pool, farmer, peak.height, misses).await,
             Some(r) if r.spent_block_index == 0 => Ok(None),
             Some(r) if r.spent_block_index.saturating_add(depth) > peak.height => Ok(None),
             Some(r) => follow(pool, farmer, *r, peak.height, depth).await,
@@ -299,63 +213,4 @@ async fn follow(
         }
     }
     Ok(Some((membership, singleton)))
-}
-
-/// After a reorg removed the known coin: the unspent PlotNFT coin at our pooling or exiting puzzle hash.
-async fn relocate(
-    pool: &Pool,
-    farmer: &FarmerRecord,
-) -> Result<Option<(Membership, SingletonRecord)>, String> {
-    let launcher_id = Bytes32::new(farmer.launcher_id);
-    let key = public_key(farmer).map_err(|e| e.message)?;
-    let puzzles = pool
-        .member_puzzles(launcher_id, &key)
-        .map_err(|e| e.message)?;
-    let hash = |s| puzzles.puzzle_hash(s).map_err(|e| e.to_string());
-    let (pooling, exiting) = (hash(PlotNftState::Pooling)?, hash(PlotNftState::Exiting)?);
-    let records = pool
-        .chain()
-        .coin_records_by_puzzle_hashes(&[pooling, exiting], CoinQuery::unspent())
-        .await
-        .map_err(|e| e.to_string())?;
-    let found = records.iter().find(|r| r.coin.amount % 2 == 1);
-    let Some(record) = found else {
-        return Ok(Some((
-            Membership::Left,
-            farmer
-                .singleton
-                .clone()
-                .unwrap_or_else(|| empty_singleton(farmer)),
-        )));
-    };
-    let coin: &Coin = &record.coin;
-    let leaving = coin.puzzle_hash == exiting;
-    Ok(Some((
-        if leaving {
-            Membership::Leaving
-        } else {
-            Membership::Pooling
-        },
-        SingletonRecord {
-            coin_id: coin.coin_id().to_bytes(),
-            parent_coin_id: coin.parent_coin_info.to_bytes(),
-            puzzle_hash: coin.puzzle_hash.to_bytes(),
-            created_height: record.confirmed_block_index,
-            exit_height: leaving.then(|| {
-                record
-                    .confirmed_block_index
-                    .saturating_add(pool.settings().plotnft_pool.heightlock)
-            }),
-        },
-    )))
-}
-
-fn empty_singleton(farmer: &FarmerRecord) -> SingletonRecord {
-    SingletonRecord {
-        coin_id: [0; 32],
-        parent_coin_id: [0; 32],
-        puzzle_hash: farmer.reward_puzzle_hash,
-        created_height: 0,
-        exit_height: None,
-    }
 }

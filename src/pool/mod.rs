@@ -3,6 +3,7 @@
 //!
 //! Handlers call `Pool`; `Pool` calls the store and the chain client; nothing here speaks HTTP.
 
+pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
 pub mod guards;
@@ -10,6 +11,7 @@ pub mod jobs;
 pub mod partials;
 pub mod payout_instructions;
 pub mod registration;
+pub mod relocate;
 pub mod tokens;
 pub mod verifier;
 
@@ -100,6 +102,9 @@ struct Inner {
     unknown_sp: guards::Recent<Bytes32, u32>,
     /// Proofs recently checked, by hash of the proof and its signage point.
     proofs: guards::Recent<[u8; 32], guards::ProofSeen>,
+    /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
+    /// node calls reverted.
+    blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
 }
 
 /// How long a negative answer from the chain is reused: about one block.
@@ -130,6 +135,7 @@ impl Pool {
                 no_plotnft: guards::Recent::new(NEGATIVE_TTL),
                 unknown_sp: guards::Recent::new(NEGATIVE_TTL),
                 proofs: guards::Recent::new(proof_ttl),
+                blocks: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -166,6 +172,9 @@ impl Pool {
     }
     pub(crate) fn proofs(&self) -> &guards::Recent<[u8; 32], guards::ProofSeen> {
         &self.inner.proofs
+    }
+    pub(crate) fn recent_blocks(&self) -> &tokio::sync::Mutex<crate::chain::blocks::RecentBlocks> {
+        &self.inner.blocks
     }
 }
 

@@ -9,7 +9,7 @@ use crate::chia::signatures::PartialSignatureCheck;
 use crate::store::partials::RecordOutcome;
 use crate::store::{self, Membership, PartialRecord, PartialState};
 
-use super::difficulty::next_difficulty;
+use super::difficulty::{difficulty_at_signage_point, next_difficulty};
 use super::farmers::public_key;
 use super::guards;
 use super::{unix_now_ms, Pool, PoolError};
@@ -77,7 +77,10 @@ impl Pool {
             filter_challenge: sp.filter_challenge,
             signage_point_index: Some(sp.signage_point_index),
         };
-        let difficulty = farmer.difficulty;
+        // Judged and credited at the difficulty the farmer had when the signage point came.
+        let sp_time_ms = (sp.time_received.max(0.0) * 1000.0) as u64;
+        let difficulty =
+            difficulty_at_signage_point(farmer.difficulty, &farmer.recent_partials, sp_time_ms);
         let pool = self.clone();
         let pos_owned: ProofOfSpace = pos.clone();
         let (quality, iters) = tokio::task::spawn_blocking(move || {
@@ -138,6 +141,10 @@ impl Pool {
             .store()
             .write(move |txn| {
                 store::partials::record(txn, arrived_ms, proof_hash, &record, |farmer| {
+                    // A partial made at an earlier difficulty is no evidence for the current one.
+                    if difficulty != farmer.difficulty {
+                        return;
+                    }
                     farmer.recent_partials.push((arrived_ms, difficulty));
                     let excess = farmer
                         .recent_partials
@@ -213,7 +220,12 @@ impl Pool {
                     .ok_or_else(not_found)?
             }
         };
-        if sp.reverted {
+        // The node's flag is only a hint (see `confirm`): the chain decides.
+        if sp.reverted
+            && super::confirm::reverted_on_chain(self, &sp)
+                .await
+                .unwrap_or(true)
+        {
             return Err(PoolError::new(
                 PoolErrorCode::RevertedSignagePoint,
                 format!("{what} 0x{} was reverted by a reorg", hex::encode(sp_hash)),

@@ -99,7 +99,12 @@ impl Pool {
         }
     }
 
-    async fn lineage_ok(&self, record: &CoinRecord, launcher_id: Bytes32) -> Result<(), String> {
+    /// The coin is the launcher's singleton: its parent's spend is a singleton spend of this launcher.
+    pub(crate) async fn lineage_ok(
+        &self,
+        record: &CoinRecord,
+        launcher_id: Bytes32,
+    ) -> Result<(), String> {
         // The parent was spent in the block that created the child.
         let parent_spend = self
             .chain()

@@ -10,6 +10,7 @@ pub mod farmers;
 pub mod partials;
 pub mod payouts;
 pub mod records;
+pub mod rejections;
 pub mod rewards;
 
 use redb::{
@@ -254,6 +255,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
     partials::create_tables(&txn)?;
     rewards::create_tables(&txn)?;
     payouts::create_tables(&txn)?;
+    rejections::create_tables(&txn)?;
     txn.commit()?;
     Ok(())
 }

@@ -29,12 +29,29 @@ pub struct FakeBlock {
     pub timestamp: Option<u64>,
     /// For a transaction block the previous transaction block; else the latest one before it.
     pub prev_tx_height: u32,
+    /// Where it was infused (see `node_2_7_5` for how these make a block record).
+    pub total_iters: u128,
+    pub signage_point_index: u8,
+    pub required_iters: u64,
+    pub sub_slot_iters: u64,
+    pub overflow: bool,
+    pub reward_infusion_new_challenge: Bytes32,
+    /// Challenge and reward chain hashes of the sub-slots finished since the previous block.
+    pub finished_slots: Vec<(Bytes32, Bytes32)>,
+    /// Index of the sub-slot it was infused in.
+    pub slot_index: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct FakeSignagePoint {
     pub cc_vdf: VDFInfo,
+    /// The reward chain challenge it follows: the last block infused before it in its sub-slot, else the
+    /// sub-slot's end of slot.
+    pub rc_challenge: Bytes32,
+    pub slot_index: u64,
     pub time_received: f64,
+    /// Dropped from the node's short-term store by a reorg (the answer's `reverted` is worked out as 2.7.5
+    /// does, see `node_2_7_5`).
     pub reverted: bool,
     /// Peak height when it arrived (a reorg below it reverts it).
     pub arrived_at: u32,
@@ -43,7 +60,12 @@ pub struct FakeSignagePoint {
 #[derive(Debug, Clone)]
 pub struct FakeEndOfSlot {
     pub challenge_chain: ChallengeChainSubSlot,
+    /// Its reward chain hash (what signage points of the slot it opens follow until a block is infused).
+    pub reward_hash: Bytes32,
+    /// Index of the sub-slot it opens.
+    pub opens_slot: u64,
     pub time_received: f64,
+    /// Dropped from the node's store by a reorg (see `FakeSignagePoint::reverted`).
     pub reverted: bool,
     pub arrived_at: u32,
 }
@@ -68,6 +90,17 @@ pub struct NodeState {
     pub network_prefix: String,
     pub constants: Value,
     counter: u64,
+    /// The simulated timeline (see `node_2_7_5`): total iterations at the current sub-slot's start, its index,
+    /// iterations into it of the latest event, the reward chain challenge new signage points follow, the
+    /// current sub-slot's own reward hash, and sub-slots finished since the last block.
+    pub slot_start_iters: u128,
+    pub slot_index: u64,
+    pub slot_pos: u64,
+    pub current_rc: Bytes32,
+    pub slot_rc: Bytes32,
+    pub pending_slots: Vec<(Bytes32, Bytes32)>,
+    /// Each `get_blockchain_state` answer waits this long first (other endpoints are not held up).
+    pub blockchain_state_delay: Option<std::time::Duration>,
 }
 
 pub fn now_secs() -> f64 {
@@ -104,16 +137,18 @@ impl NodeState {
             network_prefix: "xch".into(),
             constants,
             counter: 0,
+            slot_start_iters: 0,
+            slot_index: 0,
+            slot_pos: 0,
+            current_rc: Bytes32::default(),
+            slot_rc: Bytes32::default(),
+            pending_slots: Vec::new(),
+            blockchain_state_delay: None,
         };
         state.current_challenge = state.fresh();
-        let genesis = FakeBlock {
-            header_hash: state.fresh(),
-            prev_hash: Bytes32::default(),
-            height: 0,
-            timestamp: Some(now_secs() as u64),
-            prev_tx_height: 0,
-        };
-        state.blocks.push(genesis);
+        state.slot_rc = state.fresh();
+        state.current_rc = state.slot_rc;
+        state.push_block(true, None);
         state
     }
 
@@ -148,23 +183,10 @@ impl NodeState {
         Bytes32::new(decode_hex_array::<32>(text).expect("genesis challenge"))
     }
 
-    /// Adds a block on top of the peak; returns its height.
+    /// Adds a block on top of the peak, infused after everything so far in the current sub-slot; returns its
+    /// height.
     pub fn add_block(&mut self, transaction_block: bool) -> u32 {
-        let prev = self.peak().clone();
-        let last_tx = if prev.timestamp.is_some() {
-            prev.height
-        } else {
-            prev.prev_tx_height
-        };
-        let block = FakeBlock {
-            header_hash: self.fresh(),
-            prev_hash: prev.header_hash,
-            height: prev.height + 1,
-            timestamp: transaction_block.then(|| now_secs() as u64),
-            prev_tx_height: last_tx,
-        };
-        self.blocks.push(block);
-        self.peak().height
+        self.push_block(transaction_block, None)
     }
 
     /// Ends the current slot (optionally changing the sub-slot iterations); returns the new slot's challenge.
@@ -178,10 +200,19 @@ impl NodeState {
             new_sub_slot_iters.map(|_| self.difficulty),
         );
         let challenge = Bytes32::new(cc.hash());
+        let reward_hash = self.fresh();
+        self.slot_start_iters += u128::from(self.sub_slot_iters);
+        self.slot_index += 1;
+        self.slot_pos = 0;
+        self.slot_rc = reward_hash;
+        self.current_rc = reward_hash;
+        self.pending_slots.push((challenge, reward_hash));
         self.end_of_slots.insert(
             challenge,
             FakeEndOfSlot {
                 challenge_chain: cc,
+                reward_hash,
+                opens_slot: self.slot_index,
                 time_received: now_secs(),
                 reverted: false,
                 arrived_at: self.peak().height,
@@ -199,10 +230,13 @@ impl NodeState {
         let output = self.fresh_output();
         let sp_hash = Bytes32::new(Sha256::digest(output.data).into());
         let iterations = u64::from(index) * (self.sub_slot_iters / 64);
+        self.slot_pos = self.slot_pos.max(iterations);
         self.signage_points.insert(
             sp_hash,
             FakeSignagePoint {
                 cc_vdf: VDFInfo::new(self.current_challenge, iterations, output),
+                rc_challenge: self.current_rc,
+                slot_index: self.slot_index,
                 time_received: now_secs(),
                 reverted: false,
                 arrived_at: self.peak().height,
@@ -214,23 +248,7 @@ impl NodeState {
     /// Replaces the top `depth` blocks with other ones; signage points and end of slots that arrived above
     /// the fork point are reported reverted from now on.
     pub fn reorg(&mut self, depth: u32) {
-        let fork = self.peak().height.saturating_sub(depth);
-        let replaced = self.blocks.len() - (fork as usize + 1);
-        self.blocks.truncate(fork as usize + 1);
-        for sp in self
-            .signage_points
-            .values_mut()
-            .filter(|sp| sp.arrived_at > fork)
-        {
-            sp.reverted = true;
-        }
-        for eos in self
-            .end_of_slots
-            .values_mut()
-            .filter(|e| e.arrived_at > fork)
-        {
-            eos.reverted = true;
-        }
+        let replaced = self.rollback(depth);
         for i in 0..replaced {
             self.add_block(i % 2 == 0);
         }
@@ -272,34 +290,44 @@ impl NodeState {
         }
     }
 
-    fn block_json(&self, block: &FakeBlock) -> Value {
+    pub(super) fn block_json(&self, block: &FakeBlock) -> Value {
         let zero = hex32(&Bytes32::default());
+        let finished = |which: usize| -> Value {
+            if block.finished_slots.is_empty() {
+                return Value::Null;
+            }
+            block
+                .finished_slots
+                .iter()
+                .map(|(cc, rc)| Value::String(hex32(if which == 0 { cc } else { rc })))
+                .collect()
+        };
         let output = json!({"data": format!("0x08{}", "00".repeat(99))});
         json!({
             "header_hash": hex32(&block.header_hash),
             "prev_hash": hex32(&block.prev_hash),
             "height": block.height,
             "weight": 170_141_183_460_469_231_731_687_303_715_884_105_727u128 - u128::from(self.peak().height - block.height),
-            "total_iters": 18_446_744_073_709_551_616u128 + u128::from(block.height),
-            "signage_point_index": 7,
+            "total_iters": block.total_iters,
+            "signage_point_index": block.signage_point_index,
             "challenge_vdf_output": output,
             "infused_challenge_vdf_output": null,
-            "reward_infusion_new_challenge": zero,
+            "reward_infusion_new_challenge": hex32(&block.reward_infusion_new_challenge),
             "challenge_block_info_hash": zero,
-            "sub_slot_iters": self.sub_slot_iters,
+            "sub_slot_iters": block.sub_slot_iters,
             "pool_puzzle_hash": zero,
             "farmer_puzzle_hash": zero,
-            "required_iters": 1000,
+            "required_iters": block.required_iters,
             "deficit": 16,
-            "overflow": false,
+            "overflow": block.overflow,
             "prev_transaction_block_height": block.prev_tx_height,
             "timestamp": block.timestamp,
             "prev_transaction_block_hash": block.timestamp.map(|_| zero.clone()),
             "fees": block.timestamp.map(|_| 0),
             "reward_claims_incorporated": block.timestamp.map(|_| Vec::<Value>::new()),
-            "finished_challenge_slot_hashes": null,
+            "finished_challenge_slot_hashes": finished(0),
             "finished_infused_challenge_slot_hashes": null,
-            "finished_reward_slot_hashes": null,
+            "finished_reward_slot_hashes": finished(1),
             "sub_epoch_summary_included": null,
         })
     }
@@ -338,16 +366,17 @@ impl NodeState {
                 ));
             };
             let rc = vdf_info_to_json(&VDFInfo::new(
-                sp_hash,
+                sp.rc_challenge,
                 sp.cc_vdf.number_of_iterations,
                 sp.cc_vdf.output,
             ));
+            let reverted = self.sp_reverted_2_7_5(sp);
             let proof =
                 json!({"witness_type": 0, "witness": "0x", "normalized_to_identity": false});
             return Ok(json!({
                 "signage_point": {"cc_vdf": vdf_info_to_json(&sp.cc_vdf), "cc_proof": proof, "rc_vdf": rc, "rc_proof": proof},
                 "time_received": sp.time_received,
-                "reverted": sp.reverted,
+                "reverted": reverted,
             }));
         }
         let challenge = body
@@ -372,7 +401,7 @@ impl NodeState {
                            "reward_chain_slot_proof": proof},
             },
             "time_received": eos.time_received,
-            "reverted": eos.reverted,
+            "reverted": self.eos_reverted_2_7_5(eos),
         }))
     }
 
@@ -497,6 +526,7 @@ impl NodeState {
                 }
             }
             "push_tx" => self.push_tx(body),
+            "get_block_records" => Ok(self.block_records(body)),
             "get_block_record_by_height" => {
                 let height = body
                     .get("height")
@@ -586,6 +616,11 @@ pub struct NodeHandler(pub Arc<Mutex<NodeState>>);
 
 impl Handler for NodeHandler {
     fn handle(&self, endpoint: &str, body: &Value) -> Option<Result<Value, RpcFailure>> {
+        // A slow `get_blockchain_state` (as a busy node's) delays only itself.
+        let delay = self.0.lock().ok()?.blockchain_state_delay;
+        if let (Some(delay), "get_blockchain_state") = (delay, endpoint) {
+            std::thread::sleep(delay);
+        }
         self.0.lock().ok()?.handle(endpoint, body)
     }
 }

@@ -33,6 +33,7 @@ pub mod certs;
 pub mod fake_node;
 pub mod fake_wallet;
 pub mod farmer;
+pub mod node_2_7_5;
 pub mod plotnft_chain;
 pub mod plots;
 pub mod pool_process;
