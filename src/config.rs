@@ -204,7 +204,7 @@ impl Default for PoolConfig {
             fee_basis_points: 100,
             min_difficulty: 1,
             default_difficulty: 1,
-            max_difficulty: 1_000_000,
+            max_difficulty: 100_000_000,
             reward_address: String::new(),
             pool_memoization: "80".into(),
             relative_lock_height: 100,
