@@ -452,3 +452,40 @@ async fn tls_clients_that_stay_silent_or_want_http2_are_refused() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_makes_room_by_closing_quiet_connections() {
+    let chain = FakeChain::start().await;
+    let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start_with_server(
+            &chain,
+            &pool_lines,
+            "max_connections = 20\nmax_connections_per_ip = 4\nheader_timeout_secs = 60\n",
+        )
+    });
+    let addr = address(&pool);
+    // Ten addresses hold four silent connections each: twice what the server holds, each within its share.
+    let mut held = Vec::new();
+    for host in 10..20u8 {
+        for _ in 0..4 {
+            held.push(
+                connect_from(Ipv4Addr::new(127, 0, 3, host), addr)
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    // A farmer is answered at once, not after the silent ones' 60 s deadline.
+    for _ in 0..5 {
+        let started = Instant::now();
+        let answer = request_from(OTHER, addr, get_pool_info()).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    drop(held);
+}

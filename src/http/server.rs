@@ -1,7 +1,8 @@
 //! Serves a warp filter over plain TCP or TLS (rustls), with the limits a public server needs: a bound on
 //! connections overall and per address, deadlines for every phase of a connection (TLS handshake, first
 //! request, keep-alive idle; the body's is in routes), a request budget per address, HTTP/1 only, and a
-//! graceful stop that lets requests in flight finish. A flood is shed at accept time, before any TLS work.
+//! graceful stop that lets requests in flight finish. A flood is shed at accept time, before any TLS work;
+//! when every place is taken, the connection quiet the longest is closed to make room for the new one.
 //!
 //! warp 0.4 has no TLS support of its own, so connections are driven here with hyper under warp's service.
 //! The 2.7.5 farmer opens a new TLS connection for every partial, so TLS session tickets and a large session
@@ -26,7 +27,7 @@ use tokio::sync::Semaphore;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
-use super::deadlines::Activity;
+use super::deadlines::{Activity, Registry};
 use super::limits::{self, ConnectionCounts, RateLimiter};
 
 /// How long a stopping server waits for requests in flight.
@@ -127,6 +128,7 @@ pub async fn serve<F>(
     let service = warp::service(filter);
     let permits = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let per_address = ConnectionCounts::new(options.max_connections_per_ip);
+    let registry = Arc::new(Registry::default());
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -162,10 +164,6 @@ pub async fn serve<F>(
         };
         // Everything below refuses before any TLS work, by closing at once: a flood costs next to nothing
         // and never fills the listen queue, so others keep getting in.
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            shed.note(peer, "the pool is at [server] max_connections");
-            continue;
-        };
         let proxy = limits::is_trusted(peer.ip(), &shared.trusted);
         let place = if proxy {
             None
@@ -182,23 +180,55 @@ pub async fn serve<F>(
                 }
             }
         };
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            // Full: the connection quiet the longest makes room, if there is one.
+            Err(_) if registry.evict_quietest() => {
+                let freed = Arc::clone(&permits).acquire_owned();
+                match tokio::time::timeout(Duration::from_millis(250), freed).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        shed.note(peer, "the pool is at [server] max_connections");
+                        continue;
+                    }
+                }
+            }
+            Err(_) => {
+                shed.note(
+                    peer,
+                    "the pool is at [server] max_connections, all of them busy",
+                );
+                continue;
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let service = TowerToHyperService::new(service.clone());
         let shared = Arc::clone(&shared);
         let watcher = graceful.watcher();
         let tls = listener.tls.clone();
+        let registration = registry.register();
         tokio::spawn(async move {
             let _held = (permit, place);
-            match tls {
-                None => connection(tcp, peer, service, &shared, watcher).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(shared.header_timeout, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
-                            connection(stream, peer, service, &shared, watcher).await;
+            let activity = Arc::clone(&registration.activity);
+            let serve = async {
+                match tls {
+                    None => connection(tcp, peer, service, &shared, watcher, activity).await,
+                    Some(acceptor) => {
+                        let handshake = acceptor.accept(tcp);
+                        match tokio::time::timeout(shared.header_timeout, handshake).await {
+                            Ok(Ok(stream)) => {
+                                connection(stream, peer, service, &shared, watcher, activity).await;
+                            }
+                            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
+                }
+            };
+            tokio::select! {
+                _ = serve => {}
+                _ = registration.evicted.notified() => {
+                    tracing::debug!(%peer, "connection closed to make room for a new one");
                 }
             }
         });
@@ -219,6 +249,7 @@ async fn connection<S, I>(
     inner: I,
     shared: &Arc<Shared>,
     watcher: hyper_util::server::graceful::Watcher,
+    activity: Arc<Activity>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     I: hyper::service::Service<
@@ -229,7 +260,6 @@ async fn connection<S, I>(
         + 'static,
     I::Future: Send + 'static,
 {
-    let activity = Activity::new();
     let service = {
         let activity = Arc::clone(&activity);
         let shared = Arc::clone(shared);
