@@ -84,8 +84,11 @@ impl Drop for Busy {
 #[derive(Default)]
 pub struct Registry {
     next: AtomicU64,
-    open: Mutex<HashMap<u64, (Arc<Activity>, Arc<Notify>)>>,
+    open: Mutex<HashMap<u64, Entry>>,
 }
+
+/// What the registry keeps of a connection: what it is doing, and how to tell it to close.
+type Entry = (Arc<Activity>, Arc<Notify>);
 
 /// One open connection's place in the registry, given back when dropped.
 pub struct Registration {
