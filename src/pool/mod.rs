@@ -53,7 +53,20 @@ impl PoolError {
     /// The node did not answer or failed: the farmer hears only that (the node's address, RPC and TLS
     /// details are the operator's business and go to the log).
     pub fn node_unavailable(error: impl std::fmt::Display) -> Self {
-        tracing::warn!("a farmer's request needed the node, which failed: {error}");
+        // Once per ten seconds at most: a flood of requests must not become a flood of log lines.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+        let now = unix_now();
+        let last = LAST_LOGGED.load(Ordering::Relaxed);
+        if now >= last + 10
+            && LAST_LOGGED
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!("a farmer's request needed the node, which failed: {error}");
+        } else {
+            tracing::debug!("a farmer's request needed the node, which failed: {error}");
+        }
         Self::new(
             PoolErrorCode::ServerException,
             "the pool cannot reach its chia node right now; try again in a minute",
