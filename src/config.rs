@@ -11,6 +11,8 @@ use crate::chia::address::{decode_puzzle_hash, AddressError};
 use crate::chia::wire::decode_hex;
 use chia_protocol::Bytes32;
 
+mod acme;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -54,6 +56,8 @@ pub struct Config {
     pub payouts: PayoutsConfig,
     pub auth: AuthConfig,
     pub logging: LoggingConfig,
+    /// Automatic HTTPS; None (no `[acme]` table) = certificates from `[server] tls_cert` / `tls_key` or none.
+    pub acme: Option<AcmeConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -303,6 +307,51 @@ impl Default for LoggingConfig {
     }
 }
 
+/// `[acme]`: the pool obtains and renews its own certificate (RFC 8555). Every key is optional so that a
+/// missing `domains` can be reported by name; `Config::validate` holds the rules.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AcmeConfig {
+    /// DNS names the certificate is for; a non-empty list turns ACME on.
+    pub domains: Option<Vec<String>>,
+    /// `mailto:` address the CA may write to about the account.
+    pub contact: Option<String>,
+    /// The ACME directory URL (default: Let's Encrypt production).
+    pub directory: Option<String>,
+    /// Extra PEM roots trusted for the ACME server's own HTTPS (a private CA); public roots always count.
+    pub directory_ca: Option<PathBuf>,
+    /// `tls-alpn-01` (on the API listener) or `http-01` (on `http_listen`).
+    pub challenge: Option<String>,
+    /// Where http-01 challenges are answered; everything else there is redirected to https.
+    pub http_listen: Option<String>,
+    /// Account key and certificates, owner-only.
+    pub dir: Option<PathBuf>,
+    pub renew_before_days: Option<i64>,
+}
+
+/// Let's Encrypt's production directory, used when `[acme] directory` is unset.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// How the CA checks that the pool controls its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    TlsAlpn01,
+    Http01,
+}
+
+/// `[acme]` after validation, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeSettings {
+    pub domains: Vec<String>,
+    pub contact: Option<String>,
+    pub directory: String,
+    pub directory_ca: Option<PathBuf>,
+    pub challenge: Challenge,
+    pub http_listen: SocketAddr,
+    pub dir: PathBuf,
+    pub renew_before_days: i64,
+}
+
 /// The pool's on-chain identity derived from the config: what PlotNFTs commit to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolIdentity {
@@ -353,6 +402,10 @@ impl Config {
         self.server.tls_cert = self.server.tls_cert.as_deref().map(fix);
         self.server.tls_key = self.server.tls_key.as_deref().map(fix);
         self.chia.root = self.chia.root.as_deref().map(fix);
+        if let Some(acme) = &mut self.acme {
+            acme.directory_ca = acme.directory_ca.as_deref().map(fix);
+            acme.dir = Some(fix(acme.dir.as_deref().unwrap_or(Path::new("acme"))));
+        }
     }
 
     /// Checks every value that could break the pool at run time; the reward address is checked by
@@ -371,6 +424,7 @@ impl Config {
                 "set both tls_cert and tls_key for HTTPS, or neither for plain HTTP",
             ));
         }
+        self.acme_settings()?;
         if s.max_connections == 0 {
             return Err(invalid(
                 "server",
@@ -527,6 +581,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The validated `[acme]` table; None when ACME is off (no table). Errors name the key and its value.
+    pub fn acme_settings(&self) -> Result<Option<AcmeSettings>, ConfigError> {
+        let Some(a) = &self.acme else {
+            return Ok(None);
+        };
+        acme::settings(a, &self.server)
     }
 
     pub fn pool_memoization(&self) -> Result<Vec<u8>, ConfigError> {

@@ -7,3 +7,4 @@ pub mod http;
 pub mod pool;
 pub mod rewards;
 pub mod store;
+pub mod tls;

@@ -162,6 +162,10 @@ fn data_flows_one_way() {
         ("pool", &["crate::http", "crate::cli"]),
         ("rewards", &["crate::http", "crate::cli"]),
         ("http", &["crate::cli", "crate::store", "crate::chain"]),
+        (
+            "tls",
+            &["crate::cli", "crate::store", "crate::chain", "crate::pool"],
+        ),
     ];
     let mut found = Vec::new();
     for (module, banned) in rules {

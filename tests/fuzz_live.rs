@@ -288,7 +288,7 @@ async fn random_and_mutated_requests_get_well_formed_answers_and_nothing_panics(
     // Restart with stderr kept, to look for panics afterwards.
     let log = pool.dir().join("fuzz-stderr.log");
     pool.kill();
-    pool.stderr_file = Some(log.clone());
+    pool.log = Some(log.clone());
     tokio::task::block_in_place(|| pool.restart());
     let addr: SocketAddr = pool.base_url.trim_start_matches("http://").parse().unwrap();
 

@@ -37,7 +37,7 @@ async fn a_small_open_file_limit_is_fitted_and_floods_are_shed() {
     });
     let log = pool.dir().join("stderr.log");
     pool.kill();
-    pool.stderr_file = Some(log.clone());
+    pool.log = Some(log.clone());
     tokio::task::block_in_place(|| pool.restart());
     let addr: SocketAddr = pool.base_url.trim_start_matches("http://").parse().unwrap();
     let text = std::fs::read_to_string(&log).unwrap_or_default();

@@ -1,5 +1,6 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
+mod https;
 mod partials;
 mod rewards;
 mod serve;
@@ -117,6 +118,11 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             ok = false;
             println!("store    ERROR: {e}");
         }
+    }
+    let (https_ok, lines) = https::report(&config);
+    ok &= https_ok;
+    for line in lines {
+        println!("{line}");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {

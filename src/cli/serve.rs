@@ -55,6 +55,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
     // Before opening anything: every connection, the database and node connections are descriptors.
     let open_files = crate::http::fdlimit::raise_open_file_limit();
+    let mut https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     let store = Store::open(&config.store.path)
         .with_context(|| format!("opening {}", config.store.path.display()))?;
@@ -108,11 +109,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     };
     let options = ServeOptions {
         listen: config.server.listen,
-        tls: config
-            .server
-            .tls_cert
-            .clone()
-            .zip(config.server.tls_key.clone()),
+        tls: https.tls.clone(),
         max_connections: crate::http::fdlimit::connection_budget(
             config.server.max_connections,
             open_files,
@@ -124,6 +121,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         requests_per_ip_per_sec: config.server.requests_per_ip_per_sec,
         trusted_proxies: config.server.trusted_proxies.clone(),
     };
+    https.bind(&config).await?;
     let listener = server::bind(&options).await?;
     let scheme = if options.tls.is_some() {
         "https"
@@ -133,7 +131,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr, scheme, "serving the farmer API");
     // Scripts and tests read the actual address (the configured port may be 0) from this line.
     println!("listening on {scheme}://{}", listener.local_addr);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    https.start(stopped);
     server::serve(listener, routes, &options, shutdown_signal()).await;
+    let _ = stop.send(true);
     tracing::info!("stopped");
     Ok(())
 }

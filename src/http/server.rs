@@ -11,7 +11,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,8 +18,6 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -44,13 +41,7 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot read the TLS {what} {path}: {reason} ([server] tls_{what})")]
-    TlsFile {
-        what: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
-    #[error("the TLS certificate and key do not go together: {0}")]
+    #[error("cannot set up TLS: {0}")]
     TlsConfig(String),
 }
 
@@ -58,8 +49,8 @@ pub enum ServeError {
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
-    /// PEM certificate chain and private key; None = plain HTTP.
-    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where each handshake gets its certificate (files or ACME, swapped at run time); None = plain HTTP.
+    pub tls: Option<TlsOptions>,
     pub max_connections: usize,
     /// Deadline for the TLS handshake, and then for the first request's headers.
     pub header_timeout: Duration,
@@ -76,6 +67,13 @@ pub struct ServeOptions {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    pub resolver: Arc<crate::tls::CertResolver>,
+    /// Offer the tls-alpn-01 protocol so an ACME CA can validate on this listener.
+    pub acme_alpn: bool,
+}
+
 /// A bound listener, ready to serve; `local_addr` is the real address (the configured port may be 0).
 pub struct Listener {
     tcp: TcpListener,
@@ -86,7 +84,7 @@ pub struct Listener {
 /// Binds the address and loads the TLS certificate, so that configuration errors surface before serving.
 pub async fn bind(options: &ServeOptions) -> Result<Listener, ServeError> {
     let tls = match &options.tls {
-        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        Some(tls) => Some(tls_acceptor(tls)?),
         None => None,
     };
     let tcp = TcpListener::bind(options.listen)
@@ -335,34 +333,20 @@ impl ShedLog {
     }
 }
 
-fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
-    let file_err = |what, path: &Path, reason: String| ServeError::TlsFile {
-        what,
-        path: path.to_path_buf(),
-        reason,
-    };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file_err("cert", cert, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err("cert", cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(file_err(
-            "cert",
-            cert,
-            "no PEM certificate in the file".into(),
-        ));
-    }
-    let key_der =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| file_err("key", key, e.to_string()))?;
+fn tls_acceptor(tls: &TlsOptions) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ServeError::TlsConfig(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(chain, key_der)
-        .map_err(|e| ServeError::TlsConfig(e.to_string()))?;
+        .with_cert_resolver(tls.resolver.clone());
     // HTTP/1.1 only: every deadline here is kept for HTTP/1, and farmers speak nothing else.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if tls.acme_alpn {
+        config
+            .alpn_protocols
+            .push(crate::tls::ACME_TLS_ALPN.to_vec());
+    }
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
     config.ticketer =
         rustls::crypto::ring::Ticketer::new().map_err(|e| ServeError::TlsConfig(e.to_string()))?;

@@ -34,6 +34,7 @@ pub mod fake_node;
 pub mod fake_wallet;
 pub mod farmer;
 pub mod node_2_7_5;
+pub mod pebble;
 pub mod plotnft_chain;
 pub mod plots;
 pub mod pool_process;

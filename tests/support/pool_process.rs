@@ -14,8 +14,10 @@ pub struct PoolProcess {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT` of the running process.
     pub base_url: String,
-    /// Where the next start writes the process's stderr (None: the test's own stderr).
-    pub stderr_file: Option<PathBuf>,
+    /// When set, the process's stderr (its log) is appended to this file instead of the test's stderr.
+    pub log: Option<PathBuf>,
+    /// When set, the process starts under this umask (through `sh`).
+    pub umask: Option<u32>,
 }
 
 impl PoolProcess {
@@ -33,6 +35,19 @@ impl PoolProcess {
 
     pub fn start_full(
         chain: &FakeChain,
+        pool_lines: &str,
+        server_lines: &str,
+        extra_toml: &str,
+    ) -> Self {
+        let mut p = Self::create(chain, "127.0.0.1:0", pool_lines, server_lines, extra_toml);
+        p.restart();
+        p
+    }
+
+    /// Writes the directory and pool.toml like `start_full`, listening on `listen`, without starting.
+    pub fn create(
+        chain: &FakeChain,
+        listen: &str,
         pool_lines: &str,
         server_lines: &str,
         extra_toml: &str,
@@ -56,7 +71,7 @@ impl PoolProcess {
         let config = dir.join("pool.toml");
         let toml = format!(
             "[pool]\n{pool_lines}\n\
-             [server]\nlisten = \"127.0.0.1:0\"\n{server_lines}\n\
+             [server]\nlisten = \"{listen}\"\n{server_lines}\n\
              [chia]\nroot = \"{}\"\nnode_url = \"{}\"\nwallet_url = \"{}\"\nrpc_timeout_secs = 10\n\
              [logging]\nlevel = \"info\"\n{extra_toml}\n",
             chain.root.path.display(),
@@ -64,15 +79,27 @@ impl PoolProcess {
             chain.wallet.url()
         );
         std::fs::write(&config, toml).expect("write pool.toml");
-        let mut p = Self {
+        Self {
             dir,
             config,
             child: None,
             base_url: String::new(),
-            stderr_file: None,
-        };
-        p.restart();
-        p
+            log: None,
+            umask: None,
+        }
+    }
+
+    /// The running process's id (to send it signals).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// What the process logged so far (with `log` set).
+    pub fn log_text(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
     }
 
     /// Starts the process (again) and waits until it listens.
@@ -83,15 +110,32 @@ impl PoolProcess {
     /// `restart` with extra environment variables (e.g. the crash-injection point).
     pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already running");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
+        let mut command = match self.umask {
+            None => Command::new(env!("CARGO_BIN_EXE_chia-pool")),
+            Some(mask) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("umask {mask:03o}; exec \"$0\" \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_chia-pool"));
+                c
+            }
+        };
+        let stderr = match &self.log {
+            None => Stdio::inherit(),
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("open the log file")
+                .into(),
+        };
+        let mut child = command
             .args(["serve", "--config"])
             .arg(&self.config)
             .envs(env.iter().copied())
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(match &self.stderr_file {
-                Some(path) => Stdio::from(std::fs::File::create(path).expect("stderr file")),
-                None => Stdio::inherit(),
-            })
+            .stderr(stderr)
             .spawn()
             .expect("start chia-pool serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -147,11 +191,6 @@ impl PoolProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-
-    /// The running process's id.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
     }
 
     /// CPU time (user + system) the process has used so far, from /proc (Linux only).
