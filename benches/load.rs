@@ -86,7 +86,7 @@ fn main() {
     let der = certified.cert.der().to_vec();
     let server_lines = format!(
         // The whole fleet connects from 127.0.0.1 here.
-        "tls_cert = \"{}\"\ntls_key = \"{}\"\nconnections_per_ip_per_sec = 1000000",
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\nconnections_per_ip_per_sec = 1000000\nrequests_per_ip_per_sec = 1000000\nmax_connections_per_ip = 100000",
         dir.join("tls.crt").display(),
         dir.join("tls.key").display()
     );

@@ -77,6 +77,16 @@ pub struct ServerConfig {
     /// New connections per second one address may open (bursts of ten times that pass). A farmer opens one
     /// per partial; many farmers behind one address need a higher value.
     pub connections_per_ip_per_sec: u32,
+    /// Connections one address (IPv6: one /64) may hold open at once, so that it cannot take them all.
+    pub max_connections_per_ip: usize,
+    /// Requests per second one address may send, sustained (bursts of ten times that pass).
+    pub requests_per_ip_per_sec: u32,
+    /// Seconds a kept-alive connection may wait for its next request.
+    pub idle_timeout_secs: u64,
+    /// Seconds a client may take to send a whole request body.
+    pub body_timeout_secs: u64,
+    /// Reverse proxies (exact addresses) whose X-Forwarded-For header names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +99,11 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             header_timeout_secs: 10,
             connections_per_ip_per_sec: 50,
+            max_connections_per_ip: 64,
+            requests_per_ip_per_sec: 20,
+            idle_timeout_secs: 15,
+            body_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -176,6 +191,8 @@ pub struct PoolConfig {
     pub fee_basis_points: u16,
     pub min_difficulty: u64,
     pub default_difficulty: u64,
+    /// Highest difficulty a farmer may suggest or the controller may set.
+    pub max_difficulty: u64,
     /// Where forwarded rewards go: an xch1…/txch1… address or a 32-byte hex puzzle hash. Farmers' PlotNFTs
     /// commit to it: changing it later strands every member, so choose once.
     pub reward_address: String,
@@ -195,6 +212,7 @@ impl Default for PoolConfig {
             fee_basis_points: 100,
             min_difficulty: 1,
             default_difficulty: 1,
+            max_difficulty: 100_000_000,
             reward_address: String::new(),
             pool_memoization: "80".into(),
             relative_lock_height: 100,
@@ -452,6 +470,31 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if s.max_connections_per_ip == 0 {
+            return Err(invalid(
+                "server",
+                "max_connections_per_ip",
+                0,
+                "must be at least 1",
+            ));
+        }
+        for (key, value) in [
+            ("header_timeout_secs", s.header_timeout_secs),
+            ("idle_timeout_secs", s.idle_timeout_secs),
+            ("body_timeout_secs", s.body_timeout_secs),
+            (
+                "requests_per_ip_per_sec",
+                u64::from(s.requests_per_ip_per_sec),
+            ),
+            (
+                "connections_per_ip_per_sec",
+                u64::from(s.connections_per_ip_per_sec),
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid("server", key, 0, "must be at least 1"));
+            }
+        }
         if s.max_body_bytes < 4096 {
             return Err(invalid(
                 "server",
@@ -491,6 +534,17 @@ impl Config {
                 "default_difficulty",
                 p.default_difficulty,
                 format!("must be at least min_difficulty ({})", p.min_difficulty),
+            ));
+        }
+        if p.max_difficulty < p.default_difficulty {
+            return Err(invalid(
+                "pool",
+                "max_difficulty",
+                p.max_difficulty,
+                format!(
+                    "must be at least default_difficulty ({})",
+                    p.default_difficulty
+                ),
             ));
         }
         if p.relative_lock_height == 0 || p.relative_lock_height > 1000 {

@@ -32,7 +32,12 @@ fn post(url: &str, body: &str) -> Value {
 async fn a_burst_across_a_difficulty_change_is_credited_at_its_difficulty() {
     let chain = FakeChain::start().await;
     let constants = support::farmer::use_small_plot_constants(&chain);
-    let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
+    // Difficulties here go far past the default ceiling: lift it.
+    let pool_lines = format!(
+        "reward_address = \"{}\"\nmax_difficulty = {}",
+        hex::encode(TARGET),
+        u64::MAX
+    );
     let pool = tokio::task::block_in_place(|| {
         PoolProcess::start(
             &chain,

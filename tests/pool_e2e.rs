@@ -170,7 +170,10 @@ async fn farmer_registers_updates_and_survives_a_kill() {
         .unwrap();
         let h = node.peak().height;
         node.add_coin(ph, 2, h);
+        // Coins arrive with a block; "no PlotNFT here" is remembered until the pool sees the next one.
+        node.add_block(true);
     }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
     // Bad signature (signed with the un-derived key), bad payout instructions, then the real thing.
     let wrong = post_farmer_body(&farmer, &farmer.payout, &farmer.auth_sk);

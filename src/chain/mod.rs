@@ -19,6 +19,7 @@ pub mod json;
 pub mod node;
 pub mod peak;
 mod pool;
+pub use pool::low_priority;
 pub mod signage;
 pub mod tls;
 mod transport;

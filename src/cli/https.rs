@@ -74,7 +74,11 @@ impl Https {
             tls: None,
             max_connections: config.server.max_connections,
             header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+            idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
             connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
+            max_connections_per_ip: config.server.max_connections_per_ip,
+            requests_per_ip_per_sec: config.server.requests_per_ip_per_sec,
+            trusted_proxies: config.server.trusted_proxies.clone(),
         };
         let listener = server::bind(&options)
             .await

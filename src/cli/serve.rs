@@ -62,6 +62,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
     crate::shutdown::listen_for_signals();
     // Everything that can be checked without the node is checked before waiting for it.
+    // Before opening anything: every connection, the database and node connections are descriptors.
+    let open_files = crate::http::fdlimit::raise_open_file_limit();
     let mut https = super::https::prepare(&config)?;
     let token_key = tokens::load_key_file(&config.auth.token_key_file)?;
     super::preflight::check(&config)?;
@@ -105,6 +107,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             target_partials: config.partials.partials_target,
             time_target_secs: config.partials.time_target_secs,
             max_step: config.partials.max_difficulty_step,
+            max_difficulty: config.pool.max_difficulty,
         },
         config: config.clone(),
     };
@@ -119,18 +122,31 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let secure_cookies = config.server.tls_cert.is_some();
     let routes = {
         use warp::Filter;
-        crate::http::routes::api(pool.clone(), config.server.max_body_bytes)
-            .or(crate::http::status::public(pool.clone(), secure_cookies))
-            .unify()
-            .recover(crate::http::routes::rejection)
-            .with(warp::log::custom(observe_request))
+        crate::http::routes::api(
+            pool.clone(),
+            crate::http::routes::BodyLimits {
+                max_bytes: config.server.max_body_bytes,
+                deadline: Duration::from_secs(config.server.body_timeout_secs),
+            },
+        )
+        .or(crate::http::status::public(pool.clone(), secure_cookies))
+        .unify()
+        .recover(crate::http::routes::rejection)
+        .with(warp::log::custom(observe_request))
     };
     let options = ServeOptions {
         listen: config.server.listen,
         tls: https.tls.clone(),
-        max_connections: config.server.max_connections,
+        max_connections: crate::http::fdlimit::connection_budget(
+            config.server.max_connections,
+            open_files,
+        ),
         header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+        idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
         connections_per_ip_per_sec: config.server.connections_per_ip_per_sec,
+        max_connections_per_ip: config.server.max_connections_per_ip,
+        requests_per_ip_per_sec: config.server.requests_per_ip_per_sec,
+        trusted_proxies: config.server.trusted_proxies.clone(),
     };
     https.bind(&config).await?;
     let listener = server::bind(&options).await?;
@@ -156,7 +172,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             admin_listener,
             admin_routes,
             &admin_options,
-            shutdown_signal(),
+            crate::shutdown::requested(),
         )
         .await;
     });

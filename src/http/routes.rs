@@ -1,12 +1,14 @@
 //! The farmer API as warp filters: decode the request, call the pool, encode the answer.
 //!
 //! Protocol errors travel as HTTP 200 with an `ErrorResponse` body, because the 2.7.5 farmer only reads bodies
-//! of successful responses. Transport problems (unknown path, wrong method, body too large) keep their HTTP
-//! status.
+//! of successful responses. Transport problems (unknown path, wrong method, body too large or too slow) keep
+//! their HTTP status.
 
 use std::convert::Infallible;
+use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
 use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -14,14 +16,68 @@ use warp::{Filter, Rejection, Reply};
 use crate::chia::messages::*;
 use crate::pool::{Pool, PoolError};
 
+/// How large a request body may be and how long the client may take to send all of it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub max_bytes: u64,
+    pub deadline: Duration,
+}
+
+#[derive(Debug)]
+struct BodyTooLarge;
+impl warp::reject::Reject for BodyTooLarge {}
+
+#[derive(Debug)]
+struct BodyTooSlow;
+impl warp::reject::Reject for BodyTooSlow {}
+
+#[derive(Debug)]
+struct BodyBroken;
+impl warp::reject::Reject for BodyBroken {}
+
+/// The whole body, with or without Content-Length (chunked), refused once it passes the limit or the deadline.
+fn body(limits: BodyLimits) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(move |declared: Option<u64>, stream| async move {
+            if declared.is_some_and(|n| n > limits.max_bytes) {
+                return Err(warp::reject::custom(BodyTooLarge));
+            }
+            tokio::time::timeout(limits.deadline, read_body(stream, limits.max_bytes))
+                .await
+                .unwrap_or_else(|_| Err(warp::reject::custom(BodyTooSlow)))
+        })
+}
+
+async fn read_body<B: Buf>(
+    stream: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+    max_bytes: u64,
+) -> Result<Bytes, Rejection> {
+    let mut stream = std::pin::pin!(stream);
+    let mut body = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(|_| warp::reject::custom(BodyBroken))?;
+        if body.len() as u64 + chunk.remaining() as u64 > max_bytes {
+            return Err(warp::reject::custom(BodyTooLarge));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            body.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(body.freeze())
+}
+
 /// Every route of the farmer API.
 pub fn api(
     pool: Pool,
-    max_body_bytes: u64,
+    limits: BodyLimits,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let with_pool = warp::any().map(move || pool.clone());
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    let body = warp::body::content_length_limit(max_body_bytes).and(warp::body::bytes());
+    let body = body(limits);
 
     let pool_info = warp::get()
         .and(
@@ -36,12 +92,11 @@ pub fn api(
         .and(warp::get())
         .and(query)
         .and(with_pool.clone())
-        .map(|q: String, pool: Pool| {
-            answer(
-                GetAuthRequest::from_query(&q)
-                    .map_err(bad_request)
-                    .and_then(|r| pool.authenticate(&r)),
-            )
+        .then(|q: String, pool: Pool| async move {
+            match GetAuthRequest::from_query(&q) {
+                Ok(r) => answer(pool.authenticate(&r).await),
+                Err(e) => error(&bad_request(e)),
+            }
         });
 
     let get_farmer = warp::path!("v2" / "farmer")
@@ -57,7 +112,7 @@ pub fn api(
 
     let post_farmer = warp::path!("v2" / "farmer")
         .and(warp::post())
-        .and(body)
+        .and(body.clone())
         .and(with_pool.clone())
         .then(|b: Bytes, pool: Pool| async move {
             match parse::<PostFarmerRequest>(&b) {
@@ -68,7 +123,7 @@ pub fn api(
 
     let put_farmer = warp::path!("v2" / "farmer")
         .and(warp::put())
-        .and(body)
+        .and(body.clone())
         .and(with_pool.clone())
         .then(|b: Bytes, pool: Pool| async move {
             match parse::<PutFarmerRequest>(&b) {
@@ -108,8 +163,15 @@ pub fn api(
 pub async fn rejection(err: Rejection) -> Result<Response, Infallible> {
     let (status, text) = if err.is_not_found() {
         (StatusCode::NOT_FOUND, "404: Not Found")
-    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
+    } else if err.find::<BodyTooLarge>().is_some()
+        || err.find::<warp::reject::PayloadTooLarge>().is_some()
+    {
         (StatusCode::PAYLOAD_TOO_LARGE, "413: request body too large")
+    } else if err.find::<BodyTooSlow>().is_some() {
+        (
+            StatusCode::REQUEST_TIMEOUT,
+            "408: the request body did not arrive in time",
+        )
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
         (StatusCode::METHOD_NOT_ALLOWED, "405: Method Not Allowed")
     } else if err.find::<warp::reject::LengthRequired>().is_some() {

@@ -15,6 +15,8 @@ pub struct DifficultyPolicy {
     pub time_target_secs: u64,
     /// Largest factor of one adjustment, up or down.
     pub max_step: u64,
+    /// Highest difficulty the controller sets ([pool] max_difficulty).
+    pub max_difficulty: u64,
 }
 
 /// The difficulty to use next, given the current one, the newest partials `(unix ms, difficulty)` (oldest
@@ -25,7 +27,9 @@ pub fn next_difficulty(
     recent: &[(u64, u64)],
     now_ms: u64,
 ) -> u64 {
-    let current = current.max(policy.min_difficulty);
+    let current = current
+        .min(policy.max_difficulty)
+        .max(policy.min_difficulty);
     let Some(&(newest_ms, _)) = recent.last() else {
         return current;
     };
@@ -92,12 +96,15 @@ pub fn difficulty_at_signage_point(current: u64, recent: &[(u64, u64)], sp_time_
     }
 }
 
-/// Clamps a proposal to one bounded step from `current` and to the pool's minimum.
+/// Clamps a proposal to one bounded step from `current` and to the pool's maximum and minimum.
 fn bounded(policy: &DifficultyPolicy, current: u64, proposed: u64) -> u64 {
     let step = policy.max_step.max(2);
     let low = (current / step).max(1);
     let high = current.saturating_mul(step);
-    proposed.clamp(low, high).max(policy.min_difficulty)
+    proposed
+        .clamp(low, high)
+        .min(policy.max_difficulty)
+        .max(policy.min_difficulty)
 }
 
 #[cfg(test)]
@@ -109,6 +116,7 @@ mod tests {
         target_partials: 20,
         time_target_secs: 3600,
         max_step: 4,
+        max_difficulty: u64::MAX,
     };
 
     /// `n` partials at difficulty `d`, `gap_s` seconds apart, ending at `end_ms`.
@@ -190,6 +198,13 @@ mod tests {
             ..POLICY
         };
         assert_eq!(next_difficulty(&floor, 1000, &p, much_later), 300);
+        let ceiling = DifficultyPolicy {
+            max_difficulty: 300,
+            ..POLICY
+        };
+        let fast = partials(20, 100, 18, 10_000_000);
+        assert_eq!(next_difficulty(&ceiling, 100, &fast, 10_000_000), 300);
+        assert_eq!(next_difficulty(&ceiling, 5000, &[], 10_000_000), 300);
         assert_eq!(
             next_difficulty(&POLICY, u64::MAX, &partials(20, u64::MAX, 0, 5), 5),
             u64::MAX

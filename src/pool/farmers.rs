@@ -29,24 +29,33 @@ impl Pool {
         }
     }
 
-    /// GET /auth: a token for a registered farmer that proved it holds the PlotNFT's key just now.
-    pub fn authenticate(&self, request: &GetAuthRequest) -> Result<GetAuthResponse, PoolError> {
-        let farmer = self.registered_farmer(&request.launcher_id)?;
-        let key = public_key(&farmer)?;
-        let target = self.settings().plotnft_pool.pool_puzzle_hash;
-        if !signatures::verify_get_auth(request, &key, &target) {
-            return Err(PoolError::new(
-                PoolErrorCode::InvalidSignature,
-                "signature does not verify: sign timestamp ‖ launcher_id ‖ this pool's target_puzzle_hash with the \
-                 PlotNFT's authentication key (child 12381)",
-            ));
-        }
+    /// GET /auth: a token for a registered farmer that proved it holds the PlotNFT's key just now. The
+    /// clock and the farmer are checked before the pairing, which runs off the async threads.
+    pub async fn authenticate(
+        &self,
+        request: &GetAuthRequest,
+    ) -> Result<GetAuthResponse, PoolError> {
         let now = unix_now();
         let skew = now.abs_diff(request.timestamp);
         if skew > self.config().auth.max_clock_skew_secs {
             return Err(PoolError::new(
                 PoolErrorCode::InvalidAuthenticationToken,
                 format!("timestamp is {skew} s away from the pool's clock; set your clock right and ask again"),
+            ));
+        }
+        let farmer = self.registered_farmer(&request.launcher_id)?;
+        let key = public_key(&farmer)?;
+        let target = self.settings().plotnft_pool.pool_puzzle_hash;
+        let signed = request.clone();
+        let valid = self
+            .cpu()
+            .run(move || signatures::verify_get_auth(&signed, &key, &target))
+            .await?;
+        if !valid {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidSignature,
+                "signature does not verify: sign timestamp ‖ launcher_id ‖ this pool's target_puzzle_hash with the \
+                 PlotNFT's authentication key (child 12381)",
             ));
         }
         let (authentication_token, expiration) =
@@ -96,26 +105,56 @@ impl Pool {
             &self.settings().address_prefix,
         )?;
         let difficulty = self.checked_difficulty(payload.suggested_difficulty)?;
-        // The signature is cheap to check; the chain lookups behind it are not.
-        if !signatures::verify_post_farmer(request) {
-            return Err(PoolError::new(
-                PoolErrorCode::InvalidSignature,
-                "signature does not verify: sign sha256(payload) with the authentication key's child 12381",
-            ));
-        }
+        // Cheapest first: a database read, then a remembered "no PlotNFT here" (a fact about the chain, so
+        // it may be answered before the signature), then the pairing, and the node calls last.
         let existing = self.farmer(&payload.launcher_id)?;
         if let Some(f) = &existing {
             if f.membership != Membership::Left {
                 return Err(already_known());
             }
         }
-        let singleton = self
-            .verify_plotnft_on_chain(payload.launcher_id, &payload.authentication_public_key)
-            .await?;
+        let seen_key = (
+            payload.launcher_id,
+            payload.authentication_public_key.to_bytes(),
+        );
+        // Remembered only while the chain has not moved: a new block may bring the PlotNFT.
+        let height = self.chain().peak().map(|p| p.height);
+        if let Some((at, refusal)) = self.no_plotnft().get(&seen_key) {
+            if Some(at) == height {
+                return Err(refusal);
+            }
+        }
+        let signed = request.clone();
+        if !self
+            .cpu()
+            .run(move || signatures::verify_post_farmer(&signed))
+            .await?
+        {
+            return Err(PoolError::new(
+                PoolErrorCode::InvalidSignature,
+                "signature does not verify: sign sha256(payload) with the authentication key's child 12381",
+            ));
+        }
+        // Anyone can ask for a registration: its node calls wait behind the pool's own and may be refused.
+        let singleton = crate::chain::low_priority(
+            self.verify_plotnft_on_chain(payload.launcher_id, &payload.authentication_public_key),
+        )
+        .await
+        .inspect_err(|e| {
+            if matches!(
+                e.code,
+                PoolErrorCode::NotFound | PoolErrorCode::InvalidSingleton
+            ) {
+                if let Some(h) = height {
+                    self.no_plotnft().insert(seen_key, (h, e.clone()));
+                }
+            }
+        })?;
         let record = FarmerRecord {
             launcher_id: payload.launcher_id.to_bytes(),
             authentication_public_key: payload.authentication_public_key.to_bytes(),
-            payout_instructions: payload.payout_instructions.clone(),
+            // Stored in one canonical form, whatever spelling the farmer sent.
+            payout_instructions: hex::encode(payout),
             payout_puzzle_hash: payout.to_bytes(),
             difficulty,
             reward_puzzle_hash: crate::chia::puzzles::reward_puzzle_hash(payload.launcher_id)
@@ -163,10 +202,10 @@ impl Pool {
             }
         }
         let payout = match &payload.payout_instructions {
-            Some(text) => Some((
-                text.clone(),
-                payout_instructions::parse(text, &self.settings().address_prefix)?,
-            )),
+            Some(text) => {
+                let ph = payout_instructions::parse(text, &self.settings().address_prefix)?;
+                Some((hex::encode(ph), ph))
+            }
             None => None,
         };
         let difficulty = match payload.suggested_difficulty {
@@ -287,13 +326,18 @@ impl Pool {
 
     fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
         let min = self.config().pool.min_difficulty;
+        let max = self.config().pool.max_difficulty;
         match suggested {
             None => Ok(self.config().pool.default_difficulty),
-            Some(d) if d >= min => Ok(d),
-            Some(d) => Err(PoolError::new(
+            Some(d) if d < min => Err(PoolError::new(
                 PoolErrorCode::InvalidDifficulty,
                 format!("suggested_difficulty {d} is below this pool's minimum difficulty {min}"),
             )),
+            Some(d) if d > max => Err(PoolError::new(
+                PoolErrorCode::InvalidDifficulty,
+                format!("suggested_difficulty {d} is above this pool's maximum difficulty {max}"),
+            )),
+            Some(d) => Ok(d),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
+pub mod guards;
 pub mod jobs;
 pub mod login;
 pub mod partials;
@@ -50,6 +51,29 @@ impl PoolError {
 
     pub fn response(&self) -> ErrorResponse {
         self.code.response(self.message.clone())
+    }
+
+    /// The node did not answer or failed: the farmer hears only that (the node's address, RPC and TLS
+    /// details are the operator's business and go to the log).
+    pub fn node_unavailable(error: impl std::fmt::Display) -> Self {
+        // Once per ten seconds at most: a flood of requests must not become a flood of log lines.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+        let now = unix_now();
+        let last = LAST_LOGGED.load(Ordering::Relaxed);
+        if now >= last + 10
+            && LAST_LOGGED
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!("a farmer's request needed the node, which failed: {error}");
+        } else {
+            tracing::debug!("a farmer's request needed the node, which failed: {error}");
+        }
+        Self::new(
+            PoolErrorCode::ServerException,
+            "the pool cannot reach its chia node right now; try again in a minute",
+        )
     }
 
     /// An internal failure the farmer cannot fix; the details go to the log, not to the farmer.
@@ -122,10 +146,21 @@ struct Inner {
     sessions: TokenAuthority,
     verifier: SignatureVerifier,
     stats: Stats,
+    cpu: guards::CpuGate,
+    /// Registrations refused for want of a PlotNFT, by (launcher, key), with the peak height they were
+    /// refused at: reused until the next block.
+    no_plotnft: guards::Recent<(Bytes32, [u8; 48]), (u32, PoolError)>,
+    /// Signage points a launcher asked for that the node did not know, counted per launcher.
+    unknown_sp: guards::Recent<Bytes32, u32>,
+    /// Proofs recently checked, by hash of the proof and its signage point.
+    proofs: guards::Recent<[u8; 32], guards::ProofSeen>,
     /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
     /// node calls reverted.
     blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
 }
+
+/// How long a negative answer from the chain is reused: about one block.
+const NEGATIVE_TTL: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Pool {
     pub fn new(
@@ -138,6 +173,9 @@ impl Pool {
     ) -> Self {
         let lifetime = u64::from(settings.config.auth.token_timeout_minutes) * 60;
         let session_secs = settings.config.status.session_hours.saturating_mul(3600);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let proof_ttl =
+            std::time::Duration::from_secs(settings.config.partials.time_limit_secs + 60);
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -152,6 +190,10 @@ impl Pool {
                 ),
                 verifier,
                 stats: Stats::new(),
+                cpu: guards::CpuGate::new(threads * 8),
+                no_plotnft: guards::Recent::new(NEGATIVE_TTL),
+                unknown_sp: guards::Recent::new(NEGATIVE_TTL),
+                proofs: guards::Recent::new(proof_ttl),
                 blocks: tokio::sync::Mutex::default(),
             }),
         }
@@ -184,6 +226,18 @@ impl Pool {
     }
     pub(crate) fn verifier(&self) -> &SignatureVerifier {
         &self.inner.verifier
+    }
+    pub(crate) fn cpu(&self) -> &guards::CpuGate {
+        &self.inner.cpu
+    }
+    pub(crate) fn no_plotnft(&self) -> &guards::Recent<(Bytes32, [u8; 48]), (u32, PoolError)> {
+        &self.inner.no_plotnft
+    }
+    pub(crate) fn unknown_sp(&self) -> &guards::Recent<Bytes32, u32> {
+        &self.inner.unknown_sp
+    }
+    pub(crate) fn proofs(&self) -> &guards::Recent<[u8; 32], guards::ProofSeen> {
+        &self.inner.proofs
     }
     pub(crate) fn recent_blocks(&self) -> &tokio::sync::Mutex<crate::chain::blocks::RecentBlocks> {
         &self.inner.blocks

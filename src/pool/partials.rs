@@ -11,10 +11,13 @@ use crate::store::{self, Membership, PartialRecord, PartialState};
 
 use super::difficulty::{difficulty_at_signage_point, next_difficulty};
 use super::farmers::public_key;
+use super::guards;
 use super::{unix_now_ms, Pool, PoolError};
 
 /// How many recent partials a farmer record keeps for the difficulty controller.
 const RECENT_PARTIALS_KEPT: usize = 64;
+/// Node lookups of unknown signage points one launcher gets per window (about a block).
+const UNKNOWN_SP_LOOKUPS: u32 = 3;
 
 impl Pool {
     pub async fn post_partial(
@@ -55,15 +58,21 @@ impl Pool {
             ));
         }
 
+        // A resend of a proof seen lately is refused, or its proof check reused, before any other work.
+        let proof_key = guards::proof_key(pos, &payload.sp_hash, payload.end_of_sub_slot);
+        let known_quality = guards::screen_resend(self.proofs().get(&proof_key).as_ref())?;
+
         // 2. When: the signage point, from the chain client's cache, and lateness.
-        let peak = self.chain().synced_peak().map_err(|e| {
-            PoolError::new(
-                PoolErrorCode::ServerException,
-                format!("pool's node is not ready: {e}"),
-            )
-        })?;
+        let peak = self
+            .chain()
+            .synced_peak()
+            .map_err(PoolError::node_unavailable)?;
         let sp = self
-            .signage_point(payload.sp_hash, payload.end_of_sub_slot)
+            .signage_point(
+                payload.launcher_id,
+                payload.sp_hash,
+                payload.end_of_sub_slot,
+            )
             .await?;
         let late_secs = arrived_ms as f64 / 1000.0 - sp.time_received;
         let limit = self.config().partials.time_limit_secs;
@@ -91,8 +100,11 @@ impl Pool {
         let pos_owned: ProofOfSpace = pos.clone();
         let (quality, iters) = tokio::task::spawn_blocking(move || {
             let c = pool.constants();
-            let quality = proofs::verify_and_get_quality_string(&pos_owned, c, &ctx)
-                .map_err(|e| PoolError::new(PoolErrorCode::InvalidProof, e.to_string()))?;
+            let quality = match known_quality {
+                Some(q) => q,
+                None => proofs::verify_and_get_quality_string(&pos_owned, c, &ctx)
+                    .map_err(|e| PoolError::new(PoolErrorCode::InvalidProof, e.to_string()))?,
+            };
             let iters = proofs::required_iterations(
                 c,
                 &pos_owned,
@@ -105,6 +117,10 @@ impl Pool {
         })
         .await
         .map_err(|e| PoolError::internal("proof check failed", e))??;
+        if known_quality.is_none() {
+            self.proofs()
+                .insert(proof_key, guards::ProofSeen::Checked(quality));
+        }
         let iters_limit = self.constants().pool_iters_limit();
         if iters >= iters_limit {
             return Err(PoolError::new(
@@ -115,7 +131,8 @@ impl Pool {
 
         // 4. Signed by the plot key and the PlotNFT's authentication key (batched with other partials).
         let check = PartialSignatureCheck::new(&request, &public_key(&farmer)?);
-        if !self.verifier().verify(check).await {
+        if !self.verifier().verify(check).await? {
+            guards::note_bad_signature(self.proofs(), proof_key, quality);
             return Err(PoolError::new(
                 PoolErrorCode::InvalidSignature,
                 "aggregate_signature must be the plot key's and the authentication key's signatures of sha256(payload)",
@@ -159,6 +176,12 @@ impl Pool {
             })
             .await
             .map_err(|e| PoolError::internal("recording the partial failed", e))?;
+        if matches!(
+            outcome,
+            RecordOutcome::Recorded(_) | RecordOutcome::Duplicate
+        ) {
+            self.proofs().insert(proof_key, guards::ProofSeen::Accepted);
+        }
         match outcome {
             RecordOutcome::Recorded(farmer) => Ok((
                 PostPartialResponse {
@@ -166,10 +189,7 @@ impl Pool {
                 },
                 difficulty,
             )),
-            RecordOutcome::Duplicate => Err(PoolError::new(
-                PoolErrorCode::RequestFailed,
-                "duplicate partial: this proof was already accepted and counts once",
-            )),
+            RecordOutcome::Duplicate => Err(guards::duplicate()),
             RecordOutcome::FarmerGone => Err(PoolError::new(
                 PoolErrorCode::FarmerNotKnown,
                 "launcher is not registered",
@@ -177,8 +197,11 @@ impl Pool {
         }
     }
 
+    /// The signage point from the cache, else from the node; a launcher that keeps naming signage points
+    /// the node does not know gets "not found" without further node lookups for a while.
     async fn signage_point(
         &self,
+        launcher_id: chia_protocol::Bytes32,
         sp_hash: chia_protocol::Bytes32,
         eos: bool,
     ) -> Result<SpInfo, PoolError> {
@@ -187,26 +210,34 @@ impl Pool {
         } else {
             "signage point"
         };
-        let sp = self
-            .chain()
-            .signage_points()
-            .lookup(sp_hash, eos)
-            .await
-            .map_err(|e| {
-                PoolError::new(
-                    PoolErrorCode::ServerException,
-                    format!("pool's node did not answer: {e}"),
-                )
-            })?
-            .ok_or_else(|| {
-                PoolError::new(
-                    PoolErrorCode::NotFound,
-                    format!(
-                        "{what} 0x{} is not known to the pool's node",
-                        hex::encode(sp_hash)
-                    ),
-                )
-            })?;
+        let not_found = || {
+            PoolError::new(
+                PoolErrorCode::NotFound,
+                format!(
+                    "{what} 0x{} is not known to the pool's node",
+                    hex::encode(sp_hash)
+                ),
+            )
+        };
+        let cache = self.chain().signage_points();
+        let sp = match cache.cached(sp_hash, eos) {
+            Some(sp) => sp,
+            None => {
+                // Counted before the lookup, so that concurrent requests cannot all slip through.
+                let tries = self.unknown_sp().update(launcher_id, 0, |n| *n += 1);
+                if tries > UNKNOWN_SP_LOOKUPS {
+                    return Err(not_found());
+                }
+                let found = cache.lookup(sp_hash, eos).await;
+                if matches!(found, Ok(Some(_))) {
+                    self.unknown_sp()
+                        .update(launcher_id, 0, |n| *n = n.saturating_sub(1));
+                }
+                found
+                    .map_err(PoolError::node_unavailable)?
+                    .ok_or_else(not_found)?
+            }
+        };
         // The node's flag is only a hint (see `confirm`): the chain decides.
         if sp.reverted
             && super::confirm::reverted_on_chain(self, &sp)

@@ -9,8 +9,21 @@ use crate::chia::messages::PoolErrorCode;
 
 use super::PoolError;
 
-/// The puzzle hash payouts go to, or INVALID_PAYOUT_INSTRUCTIONS naming what is wrong.
+/// Longest payout instructions looked at: an address is 62 or 63 characters, a puzzle hash 64 or 66.
+pub const MAX_LEN: usize = 128;
+
+/// The puzzle hash payouts go to, or INVALID_PAYOUT_INSTRUCTIONS naming what is wrong. The pool stores it as
+/// 64 lower-case hex characters, the form the 2.7.5 farmer sends.
 pub fn parse(text: &str, network_prefix: &str) -> Result<Bytes32, PoolError> {
+    if text.len() > MAX_LEN {
+        return Err(invalid(
+            text,
+            &format!(
+                "it is {} bytes long; at most {MAX_LEN} are accepted",
+                text.len()
+            ),
+        ));
+    }
     let trimmed = text.trim();
     let lower = trimmed.to_ascii_lowercase();
     if lower.starts_with("xch1") || lower.starts_with("txch1") {
@@ -60,6 +73,7 @@ mod tests {
             "abc".into(),
             hex::encode([1u8; 31]),
             encode_puzzle_hash(&ph, "txch"),
+            "a".repeat(10_000),
         ] {
             let e = parse(&bad, "xch").unwrap_err();
             assert_eq!(e.code, PoolErrorCode::InvalidPayoutInstructions, "{bad}");

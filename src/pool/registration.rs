@@ -12,6 +12,9 @@ use crate::store::SingletonRecord;
 
 use super::{Pool, PoolError};
 
+/// Coins at a PlotNFT's puzzle hash whose lineage one registration checks (one node call each).
+const MAX_LINEAGE_CHECKS: usize = 3;
+
 impl Pool {
     /// The PlotNFT's current coin, if it pools to this pool under `authentication_public_key`.
     pub(crate) async fn verify_plotnft_on_chain(
@@ -31,12 +34,7 @@ impl Pool {
             .chain()
             .coin_records_by_puzzle_hashes(&[pooling, exiting], CoinQuery::unspent())
             .await
-            .map_err(|e| {
-                PoolError::new(
-                    PoolErrorCode::ServerException,
-                    format!("pool's node did not answer: {e}"),
-                )
-            })?;
+            .map_err(PoolError::node_unavailable)?;
         // PlotNFTs have an odd amount; anyone can send even "dust" to these hashes, which must not block anyone.
         let odd: Vec<&CoinRecord> = records.iter().filter(|r| r.coin.amount % 2 == 1).collect();
         if odd.iter().all(|r| r.coin.puzzle_hash == exiting) && !odd.is_empty() {
@@ -45,10 +43,11 @@ impl Pool {
                 "this PlotNFT is leaving the pool (waiting room); join the pool again before registering",
             ));
         }
-        let candidates: Vec<&CoinRecord> = odd
+        let mut candidates: Vec<&CoinRecord> = odd
             .into_iter()
             .filter(|r| r.coin.puzzle_hash == pooling)
             .collect();
+        let found = candidates.len();
         if candidates.is_empty() {
             return Err(PoolError::new(
                 PoolErrorCode::NotFound,
@@ -60,15 +59,26 @@ impl Pool {
                 ),
             ));
         }
+        // Anyone can put coins at this puzzle hash. Look at the oldest few only (the PlotNFT's coin is there
+        // since it joined; planted ones come later) and log one line, not one per coin.
+        candidates.sort_by_key(|r| r.confirmed_block_index);
+        candidates.truncate(MAX_LINEAGE_CHECKS);
         let mut genuine = Vec::new();
+        let mut rejected = Vec::new();
         for record in candidates {
             match self.lineage_ok(record, launcher_id).await {
                 Ok(()) => genuine.push(record),
-                Err(why) => tracing::warn!(
-                    coin = %hex::encode(record.coin.coin_id()),
-                    "ignoring a coin at a PlotNFT puzzle hash: {why}"
-                ),
+                Err(why) => rejected.push(why),
             }
+        }
+        if !rejected.is_empty() || found > MAX_LINEAGE_CHECKS {
+            tracing::warn!(
+                launcher_id = %hex::encode(launcher_id),
+                "{found} coins at this PlotNFT's puzzle hash; checked {}, {} not the singleton (first reason: {})",
+                found.min(MAX_LINEAGE_CHECKS),
+                rejected.len(),
+                rejected.first().map_or("-", String::as_str)
+            );
         }
         match genuine.as_slice() {
             [record] => Ok(SingletonRecord {

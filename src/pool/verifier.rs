@@ -7,9 +7,12 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use super::PoolError;
 use crate::chia::signatures::{verify_partials_batch, PartialSignatureCheck};
 
 const MAX_BATCH: usize = 32;
+/// Checks waiting before further ones are answered "busy".
+const QUEUE: usize = 4096;
 
 struct Job {
     check: PartialSignatureCheck,
@@ -19,13 +22,13 @@ struct Job {
 /// Handle to the verification threads; cheap to clone.
 #[derive(Clone)]
 pub struct SignatureVerifier {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
 }
 
 impl SignatureVerifier {
     /// Starts `threads` workers (at least one).
     pub fn start(threads: usize) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
             let rx = Arc::clone(&rx);
@@ -36,13 +39,15 @@ impl SignatureVerifier {
         Ok(Self { jobs: tx })
     }
 
-    /// True when the aggregate signature is valid; false also if the workers are gone.
-    pub async fn verify(&self, check: PartialSignatureCheck) -> bool {
+    /// True when the aggregate signature is valid; false also if the workers are gone; "busy" when the
+    /// queue is full.
+    pub async fn verify(&self, check: PartialSignatureCheck) -> Result<bool, PoolError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        if self.jobs.send(Job { check, reply }).is_err() {
-            return false;
+        match self.jobs.try_send(Job { check, reply }) {
+            Ok(()) => Ok(answer.await.unwrap_or(false)),
+            Err(mpsc::TrySendError::Full(_)) => Err(super::guards::busy()),
+            Err(mpsc::TrySendError::Disconnected(_)) => Ok(false),
         }
-        answer.await.unwrap_or(false)
     }
 }
 

@@ -70,6 +70,9 @@ pub struct RewardTotals {
     pub submitted: u64,
     pub forwarded: u64,
     pub forwarded_mojos: u64,
+    /// Rewards spent without paying the pool (a member that left claimed it): never pool income.
+    pub claimed_elsewhere: u64,
+    pub claimed_elsewhere_mojos: u64,
     /// Forwarded and not yet shared in a payout.
     pub unpaid_mojos: u64,
     /// Paid to farmers by payouts whose transactions all confirmed.
@@ -128,6 +131,7 @@ pub fn forward_state_name(state: &ForwardState) -> &'static str {
         ForwardState::Found => "found",
         ForwardState::Submitted { .. } => "submitted",
         ForwardState::Forwarded { .. } => "forwarded",
+        ForwardState::ClaimedElsewhere { .. } => "claimed elsewhere",
     }
 }
 
@@ -212,6 +216,10 @@ pub fn build(
                 if r.payout_id.is_none() {
                     t.unpaid_mojos = t.unpaid_mojos.saturating_add(r.amount);
                 }
+            }
+            ForwardState::ClaimedElsewhere { .. } => {
+                t.claimed_elsewhere += 1;
+                t.claimed_elsewhere_mojos = t.claimed_elsewhere_mojos.saturating_add(r.amount);
             }
         }
     }
@@ -329,8 +337,10 @@ mod tests {
                         rewards: 100,
                         fee: 1,
                         reward_coins: vec![],
+                        fee_puzzle_hash: None,
                         lines: vec![PayoutLine {
                             launcher_id: [1; 32],
+                            payout_puzzle_hash: [1; 32],
                             points: 8,
                             share: 99,
                             paid: 99,
@@ -338,10 +348,14 @@ mod tests {
                         }],
                         batches: vec![Batch {
                             additions: vec![([1; 32], 99)],
+                            memo: String::new(),
                             state: BatchState::Confirmed {
                                 tx_name: [0; 32],
                                 height: 3,
+                                outputs: vec![],
                             },
+                            abandoned: vec![],
+                            waiting: String::new(),
                         }],
                     },
                 )?;

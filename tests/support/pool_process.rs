@@ -312,6 +312,18 @@ impl PoolProcess {
         (out.status, text)
     }
 
+    /// CPU time (user + system) the process has used so far, from /proc (Linux only).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?)).ok()?;
+        // Fields after the command name (which may hold spaces) start at state; utime and stime are 14 and 15.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // Linux reports in clock ticks of 1/100 s on every platform Rust supports.
+        Some(Duration::from_millis(ticks * 10))
+    }
+
     pub fn store_path(&self) -> PathBuf {
         self.dir.join("pool.redb")
     }

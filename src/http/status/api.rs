@@ -155,6 +155,8 @@ pub fn pool(pool: &Pool) -> Value {
             "submitted": s.rewards.submitted,
             "forwarded": s.rewards.forwarded,
             "forwarded_mojos": s.rewards.forwarded_mojos,
+            "claimed_elsewhere": s.rewards.claimed_elsewhere,
+            "claimed_elsewhere_mojos": s.rewards.claimed_elsewhere_mojos,
             "unpaid_mojos": s.rewards.unpaid_mojos,
             "paid_out_mojos": s.rewards.paid_out_mojos,
             "fees_mojos": s.rewards.fees_mojos,

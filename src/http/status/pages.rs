@@ -132,6 +132,7 @@ pub fn overview(pool: &Pool) -> Response {
             h2 { "Rewards and payouts" }
             dl.figures {
                 div { dt { "Forwarded to the pool" } dd #forwarded { (format::xch(s.rewards.forwarded_mojos)) } }
+                div { dt { "Claimed elsewhere (never paid out)" } dd #claimed-elsewhere { (s.rewards.claimed_elsewhere) " rewards, " (format::xch(s.rewards.claimed_elsewhere_mojos)) } }
                 div { dt { "Paid to farmers" } dd #paid-out { (format::xch(s.rewards.paid_out_mojos)) } }
                 div { dt { "Waiting for the next payout" } dd #unpaid { (format::xch(s.rewards.unpaid_mojos)) } }
                 div { dt { "Pool fees" } dd { (format::xch(s.rewards.fees_mojos)) } }
