@@ -15,7 +15,10 @@ use std::time::Duration;
 use crate::chia::messages::PoolErrorCode;
 use crate::metrics;
 use crate::pool::{unix_now, unix_now_ms, Pool};
-use crate::store::Membership;
+// The states the pages show, named where readers of the snapshot find them (HTTP does not import the store).
+pub use crate::store::payouts::BatchState;
+pub use crate::store::rewards::ForwardState;
+pub use crate::store::Membership;
 use activity::Activity;
 pub use snapshot::Snapshot;
 

@@ -138,7 +138,7 @@ pub fn forward_state_name(state: &ForwardState) -> &'static str {
 /// Reads the store once and builds a snapshot as of `now_ms`. `efforts` carries the efforts of blocks already
 /// seen (by reward coin id), which the store does not keep.
 pub fn build(
-    txn: &redb::ReadTransaction,
+    txn: &store::ReadTxn,
     now_ms: u64,
     efforts: &HashMap<[u8; 32], f64>,
 ) -> Result<Snapshot, StoreError> {

@@ -31,6 +31,10 @@ use writer::{Job, Queued};
 pub use open::{create_private_dir, restore_hint};
 pub use records::{FarmerRecord, Membership, PartialRecord, PartialState, SingletonRecord};
 
+/// A consistent read of the whole database, for readers outside the store (the status snapshot) that call the
+/// table modules' read functions.
+pub type ReadTxn = redb::ReadTransaction;
+
 /// Bumped whenever a table's layout changes; `open` refuses a file with another version.
 pub const SCHEMA_VERSION: u32 = 2;
 /// How long the database may stay unwritable before the process gives up (see `writer`).

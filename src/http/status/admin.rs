@@ -10,8 +10,8 @@ use warp::{Filter, Rejection};
 use crate::chia::address::encode_puzzle_hash;
 use crate::pool::{unix_now, Pool};
 use crate::stats::snapshot::{batch_state_name, forward_state_name};
-use crate::store::payouts::BatchState;
-use crate::store::rewards::ForwardState;
+use crate::stats::BatchState;
+use crate::stats::ForwardState;
 
 use super::{format, html as html_response, pages, respond, Cache};
 

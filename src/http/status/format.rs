@@ -1,7 +1,7 @@
 //! How figures are written on the pages (the same rules as assets/status.js where it refreshes them).
 
 use crate::chia::messages::PoolErrorCode;
-use crate::store::Membership;
+use crate::stats::Membership;
 
 /// Binary units with two decimals: `1.50 TiB`.
 pub fn bytes(n: f64) -> String {

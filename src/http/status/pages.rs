@@ -78,7 +78,7 @@ pub fn overview(pool: &Pool) -> Response {
             h2 { "Pool" }
             dl.figures {
                 (figure("members-active", "members.active_24h", "Members active (24 h)", s.active_members()))
-                (figure("members-pooling", "members.pooling", "Members pooling", s.members(crate::store::Membership::Pooling)))
+                (figure("members-pooling", "members.pooling", "Members pooling", s.members(crate::stats::Membership::Pooling)))
                 div { dt { "Estimated space" } dd #space data-k="estimated_space_bytes" data-unit="bytes" { (format::bytes(f.space_bytes)) } }
                 (figure("partials-accepted", "partials_24h.accepted", "Partials accepted (24 h)", s.pool_day.partials))
                 (figure("points-24h", "partials_24h.points", "Points (24 h)", s.pool_day.points()))
