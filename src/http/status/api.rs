@@ -10,8 +10,8 @@ use warp::reply::Response;
 use crate::chia::messages::PoolErrorCode;
 use crate::pool::{unix_now, Pool};
 use crate::stats::snapshot::{forward_state_name, FarmerView, Snapshot, WINDOW_SECS};
-use crate::stats::{activity::Rejects, space};
 use crate::stats::Membership;
+use crate::stats::{activity::Rejects, space};
 
 use super::{format, json as json_response, parse_launcher, Cache};
 
