@@ -126,11 +126,8 @@ async fn pages_show_the_pool_as_json_and_store_hold_it() {
             signed_partial(launcher, sp, pos, &plot.plot_sk, &auth_sk, &token).to_json_string()
         })
         .collect();
-    for body in &requests {
-        let v = tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), body));
-        assert!(v["new_difficulty"].is_u64(), "partial refused: {v}");
-    }
-    // One refused partial: signed without the plot key.
+    // One refused partial, sent first: signed without the plot key. It must not
+    // block the honest copy of the same proof that follows.
     let mut forged: Value = serde_json::from_str(&requests[0]).unwrap();
     let m = PostPartialRequest::from_json_str(&requests[0])
         .unwrap()
@@ -142,6 +139,10 @@ async fn pages_show_the_pool_as_json_and_store_hold_it() {
     let v =
         tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), &forged.to_string()));
     assert_eq!(v["error_code"], 7, "{v}");
+    for body in &requests {
+        let v = tokio::task::block_in_place(|| post(&format!("{base}/v2/partial"), body));
+        assert!(v["new_difficulty"].is_u64(), "partial refused: {v}");
+    }
 
     // Wait until the partials are confirmed and the figures refreshed.
     let n = requests.len() as u64;

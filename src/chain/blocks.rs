@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use chia_protocol::Bytes32;
 use serde_json::json;
 
+use super::endpoint::Endpoint;
 use super::error::{ChainError, Service};
 use super::json::list;
 use super::node::BlockInfo;
-use super::transport::Retry;
 use super::ChainClient;
 
 /// Records per `get_block_records` request (about 1.5 KB of JSON each).
@@ -36,17 +36,15 @@ impl BlockInfo {
     }
 }
 
+static BLOCK_RECORDS: Endpoint<Vec<BlockInfo>> = Endpoint::node("get_block_records", |a| {
+    list(&a, "", "block_records", BlockInfo::from_json)
+});
+
 impl ChainClient {
     /// `get_block_records`: the main chain's blocks at heights `start..end` (the node stops at its peak).
     pub async fn block_records(&self, start: u32, end: u32) -> Result<Vec<BlockInfo>, ChainError> {
-        self.call_required(
-            Service::Node,
-            "get_block_records",
-            json!({"start": start, "end": end}),
-            Retry::Safe,
-            |a| list(&a, "", "block_records", BlockInfo::from_json),
-        )
-        .await
+        self.ask(&BLOCK_RECORDS, json!({"start": start, "end": end}))
+            .await
     }
 }
 

@@ -163,6 +163,11 @@ pub fn coin_spend_from_json(value: &Value, p: &str) -> Result<CoinSpend, FieldEr
     ))
 }
 
+/// The body of a `push_tx` request (node and wallet alike).
+pub fn bundle_body(bundle: &SpendBundle) -> Value {
+    serde_json::json!({ "spend_bundle": spend_bundle_to_json(bundle) })
+}
+
 pub fn spend_bundle_to_json(bundle: &SpendBundle) -> Value {
     json!({
         "coin_spends": bundle.coin_spends.iter().map(coin_spend_to_json).collect::<Vec<_>>(),

@@ -13,10 +13,12 @@
 pub mod blocks;
 pub mod config;
 pub mod diagnostics;
+mod endpoint;
 pub mod error;
 mod flight;
 pub mod json;
 pub mod node;
+mod node_records;
 pub mod peak;
 mod pool;
 pub use pool::low_priority;
@@ -138,14 +140,15 @@ impl ChainClient {
     }
 
     /// One call: POST on a chain thread, then `parse` the answer there too (big answers are not parsed on
-    /// tokio's workers). `not_found` turns the matching `success: false` answers into `Ok(None)`.
-    pub(crate) async fn call<T: Send + 'static>(
+    /// tokio's workers). `not_found` turns the matching `success: false` answers into `Ok(None)`. Endpoints
+    /// call this through `ask` and `find` (endpoint.rs).
+    async fn call<T: Send + 'static>(
         &self,
         service: Service,
         endpoint: &'static str,
         body: Value,
         retry: Retry,
-        not_found: fn(&ChainError) -> bool,
+        not_found: impl Fn(&ChainError) -> bool + Send + 'static,
         parse: impl FnOnce(Map<String, Value>) -> Result<T, FieldError> + Send + 'static,
     ) -> Result<Option<T>, ChainError> {
         let rpc = Arc::clone(match service {
@@ -162,20 +165,6 @@ impl ChainClient {
                 Err(e) => Err(e),
             })
             .await?
-    }
-
-    /// A call whose answer must be there.
-    pub(crate) async fn call_required<T: Send + 'static>(
-        &self,
-        service: Service,
-        endpoint: &'static str,
-        body: Value,
-        retry: Retry,
-        parse: impl FnOnce(Map<String, Value>) -> Result<T, FieldError> + Send + 'static,
-    ) -> Result<T, ChainError> {
-        self.call(service, endpoint, body, retry, |_| false, parse)
-            .await?
-            .ok_or_else(|| ChainError::Runtime(format!("{endpoint}: no answer")))
     }
 
     fn node_url(&self) -> &str {

@@ -2,292 +2,115 @@
 
 use std::collections::HashSet;
 
-use chia_protocol::{
-    Bytes32, ChallengeChainSubSlot, Coin, CoinRecord, CoinSpend, SpendBundle, VDFInfo,
-};
-use chia_traits::Streamable;
-use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use chia_protocol::{Bytes32, CoinRecord, CoinSpend, SpendBundle};
+use serde_json::{json, Value};
 
+use super::endpoint::Endpoint;
 use super::error::{ChainError, Service};
-use super::json::{
-    challenge_chain_sub_slot_from_json, coin_from_json, coin_record_from_json,
-    coin_spend_from_json, f64_field, field, list, object, optional, optional_list,
-    spend_bundle_to_json, u128_field, vdf_info_from_json, Object,
+use super::json::{bundle_body, coin_record_from_json, coin_spend_from_json, list, Object};
+pub(crate) use super::node_records::network_info_from_answer;
+use super::node_records::{
+    block_record, coin_records, end_of_slot_record, hex, push_tx_status, signage_point_record,
 };
-use super::transport::Retry;
+pub use super::node_records::{
+    AdditionsAndRemovals, BlockInfo, BlockchainState, CoinQuery, EndOfSlotRecord, NetworkInfo,
+    PushTxStatus, SignagePointRecord, COIN_QUERY_CHUNK,
+};
 use super::ChainClient;
 use crate::chia::constants::ConsensusConstants;
-use crate::chia::wire::{FieldError, WireValue};
+use crate::chia::wire::FieldError;
 
-/// Hashes per coin-record request: 10 000 × 69 bytes of JSON ≈ 690 KB, well under the node's 1 MiB limit.
-pub const COIN_QUERY_CHUNK: usize = 10_000;
-
-/// What `get_blockchain_state` says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlockchainState {
-    pub peak: Option<BlockInfo>,
-    pub synced: bool,
-    pub sync_mode: bool,
-    pub sync_tip_height: u32,
-    pub sync_progress_height: u32,
-    pub difficulty: u64,
-    pub sub_slot_iters: u64,
-    pub space: u128,
-    pub mempool_size: u64,
-    pub genesis_challenge_initialized: bool,
-}
-
-/// The parts of a node `BlockRecord` the pool reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockInfo {
-    pub header_hash: Bytes32,
-    pub prev_hash: Bytes32,
-    pub height: u32,
-    pub weight: u128,
-    pub total_iters: u128,
-    pub signage_point_index: u8,
-    pub sub_slot_iters: u64,
-    pub deficit: u8,
-    pub overflow: bool,
-    pub farmer_puzzle_hash: Bytes32,
-    pub pool_puzzle_hash: Bytes32,
-    /// Present only on transaction blocks.
-    pub timestamp: Option<u64>,
-    /// For a transaction block: the previous transaction block's height.
-    pub prev_transaction_block_height: u32,
-    pub prev_transaction_block_hash: Option<Bytes32>,
-    pub fees: Option<u64>,
-    pub reward_claims_incorporated: Option<Vec<Coin>>,
-    pub finished_challenge_slot_hashes: Option<Vec<Bytes32>>,
-    /// Iterations the proof needed (with the signage point index, where in its sub-slot the block was infused).
-    pub required_iters: u64,
-    /// The reward chain challenge this block starts: signage points after it (in its sub-slot) use it.
-    pub reward_infusion_new_challenge: Bytes32,
-    /// Reward chain hashes of the sub-slots finished since the previous block (oldest first).
-    pub finished_reward_slot_hashes: Option<Vec<Bytes32>>,
-}
-
-impl BlockInfo {
-    pub fn is_transaction_block(&self) -> bool {
-        self.timestamp.is_some()
-    }
-
-    /// Height of the latest transaction block at or below this block, as the farmer computes it
-    /// (pool-protocol §8.2.3): this block's own height if it is a transaction block.
-    pub fn last_tx_height(&self) -> u32 {
-        if self.is_transaction_block() {
-            self.height
-        } else {
-            self.prev_transaction_block_height
-        }
-    }
-
-    pub(crate) fn from_json(value: &Value, p: &str) -> Result<Self, FieldError> {
-        let o = crate::chia::wire::expect_object(value, p)?;
-        Ok(Self {
-            header_hash: field(o, p, "header_hash")?,
-            prev_hash: field(o, p, "prev_hash")?,
-            height: field(o, p, "height")?,
-            weight: u128_field(o, p, "weight")?,
-            total_iters: u128_field(o, p, "total_iters")?,
-            signage_point_index: field(o, p, "signage_point_index")?,
-            sub_slot_iters: field(o, p, "sub_slot_iters")?,
-            deficit: field(o, p, "deficit")?,
-            overflow: field(o, p, "overflow")?,
-            farmer_puzzle_hash: field(o, p, "farmer_puzzle_hash")?,
-            pool_puzzle_hash: field(o, p, "pool_puzzle_hash")?,
-            timestamp: optional(o, p, "timestamp")?,
-            prev_transaction_block_height: field(o, p, "prev_transaction_block_height")?,
-            prev_transaction_block_hash: optional(o, p, "prev_transaction_block_hash")?,
-            fees: optional(o, p, "fees")?,
-            reward_claims_incorporated: optional_list(
-                o,
-                p,
-                "reward_claims_incorporated",
-                coin_from_json,
-            )?,
-            finished_challenge_slot_hashes: optional_list(
-                o,
-                p,
-                "finished_challenge_slot_hashes",
-                Bytes32::from_json,
-            )?,
-            required_iters: field(o, p, "required_iters")?,
-            reward_infusion_new_challenge: field(o, p, "reward_infusion_new_challenge")?,
-            finished_reward_slot_hashes: optional_list(
-                o,
-                p,
-                "finished_reward_slot_hashes",
-                Bytes32::from_json,
-            )?,
+// The node's endpoints, each described once (see endpoint.rs).
+static BLOCKCHAIN_STATE: Endpoint<BlockchainState> =
+    Endpoint::node("get_blockchain_state", |a| BlockchainState::from_answer(&a));
+static NETWORK_INFO: Endpoint<NetworkInfo> =
+    Endpoint::node("get_network_info", |a| network_info_from_answer(&a));
+static CONSTANTS: Endpoint<Object> = Endpoint::node("get_constants", Ok);
+static SIGNAGE_POINT: Endpoint<SignagePointRecord> =
+    Endpoint::node("get_recent_signage_point_or_eos", signage_point_record)
+        .missing_when(&["SP_NOT_IN_CACHE"], "in cache");
+static END_OF_SLOT: Endpoint<EndOfSlotRecord> =
+    Endpoint::node("get_recent_signage_point_or_eos", end_of_slot_record)
+        .missing_when(&["EOS_NOT_IN_CACHE"], "in cache");
+static BY_PUZZLE_HASHES: Endpoint<Vec<CoinRecord>> =
+    Endpoint::node("get_coin_records_by_puzzle_hashes", coin_records);
+static BY_PUZZLE_HASH: Endpoint<Vec<CoinRecord>> =
+    Endpoint::node("get_coin_records_by_puzzle_hash", coin_records);
+static BY_NAMES: Endpoint<Vec<CoinRecord>> =
+    Endpoint::node("get_coin_records_by_names", coin_records);
+static BY_PARENT_IDS: Endpoint<Vec<CoinRecord>> =
+    Endpoint::node("get_coin_records_by_parent_ids", coin_records);
+static BY_HINT: Endpoint<Vec<CoinRecord>> =
+    Endpoint::node("get_coin_records_by_hint", coin_records);
+static COIN_RECORD: Endpoint<CoinRecord> = Endpoint::node("get_coin_record_by_name", |a| {
+    coin_record_from_json(a.get("coin_record").unwrap_or(&Value::Null), "coin_record")
+})
+.missing_when(&["COIN_RECORD_NOT_FOUND"], "not found");
+static PUZZLE_AND_SOLUTION: Endpoint<CoinSpend> = Endpoint::node("get_puzzle_and_solution", |a| {
+    coin_spend_from_json(
+        a.get("coin_solution").unwrap_or(&Value::Null),
+        "coin_solution",
+    )
+});
+// Safe to retry: the node reports a bundle it already has as SUCCESS.
+static PUSH_TX: Endpoint<PushTxStatus> = Endpoint::node("push_tx", push_tx_status);
+static BLOCK_BY_HEIGHT: Endpoint<BlockInfo> =
+    Endpoint::node("get_block_record_by_height", block_record).missing_when(
+        &["BLOCK_HEIGHT_NOT_FOUND", "BLOCK_HASH_NOT_FOUND"],
+        "not found",
+    );
+static BLOCK_BY_HASH: Endpoint<BlockInfo> = Endpoint::node("get_block_record", block_record)
+    .missing_when(&["BLOCK_DOES_NOT_EXIST"], "does not exist");
+static ADDITIONS_AND_REMOVALS: Endpoint<AdditionsAndRemovals> =
+    Endpoint::node("get_additions_and_removals", |a| {
+        Ok(AdditionsAndRemovals {
+            additions: list(&a, "", "additions", coin_record_from_json)?,
+            removals: list(&a, "", "removals", coin_record_from_json)?,
         })
-    }
-}
+    });
 
-impl BlockchainState {
-    fn from_answer(answer: &Object) -> Result<Self, FieldError> {
-        let state = object(answer, "", "blockchain_state")?;
-        let p = "blockchain_state";
-        let sync = object(state, p, "sync")?;
-        let sp = "blockchain_state.sync";
-        let peak = match state.get("peak") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(BlockInfo::from_json(v, "blockchain_state.peak")?),
-        };
-        Ok(Self {
-            peak,
-            synced: field(sync, sp, "synced")?,
-            sync_mode: field(sync, sp, "sync_mode")?,
-            sync_tip_height: optional(sync, sp, "sync_tip_height")?.unwrap_or(0),
-            sync_progress_height: optional(sync, sp, "sync_progress_height")?.unwrap_or(0),
-            difficulty: field(state, p, "difficulty")?,
-            sub_slot_iters: field(state, p, "sub_slot_iters")?,
-            space: u128_field(state, p, "space")?,
-            mempool_size: optional(state, p, "mempool_size")?.unwrap_or(0),
-            genesis_challenge_initialized: optional(state, p, "genesis_challenge_initialized")?
-                .unwrap_or(true),
-        })
-    }
-}
-
-/// `get_network_info`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkInfo {
-    pub network_name: String,
-    /// Address prefix: `xch` on mainnet, `txch` on testnets.
-    pub network_prefix: String,
-    pub genesis_challenge: Bytes32,
-}
-
-/// Options shared by the coin record queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CoinQuery {
-    pub include_spent_coins: bool,
-    pub start_height: Option<u32>,
-    pub end_height: Option<u32>,
-}
-
-impl CoinQuery {
-    pub fn unspent() -> Self {
-        Self::default()
-    }
-
-    pub fn all() -> Self {
-        Self {
-            include_spent_coins: true,
-            ..Self::default()
+/// The lookups by a list of hashes, each split into as many requests as the node's 1 MiB body limit
+/// needs (see `ChainClient::chunked`).
+macro_rules! chunked_lookups {
+    ($($(#[$doc:meta])* $method:ident => $endpoint:ident, $key:literal;)*) => {
+        impl ChainClient {
+            $(
+                $(#[$doc])*
+                pub async fn $method(
+                    &self,
+                    hashes: &[Bytes32],
+                    query: CoinQuery,
+                ) -> Result<Vec<CoinRecord>, ChainError> {
+                    self.chunked(&$endpoint, $key, hashes, query).await
+                }
+            )*
         }
-    }
-
-    fn body(&self, key: &str, values: Value) -> Value {
-        let mut body = Map::new();
-        body.insert(key.to_string(), values);
-        body.insert(
-            "include_spent_coins".into(),
-            self.include_spent_coins.into(),
-        );
-        if let Some(h) = self.start_height {
-            body.insert("start_height".into(), h.into());
-        }
-        if let Some(h) = self.end_height {
-            body.insert("end_height".into(), h.into());
-        }
-        Value::Object(body)
-    }
+    };
 }
 
-/// Outcome of an accepted `push_tx`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PushTxStatus {
-    /// In the mempool (also when it already was).
-    Success,
-    /// Waiting for a time lock or conflict resolution.
-    Pending,
-    Other(String),
-}
-
-/// A signage point as the node cached it (`get_recent_signage_point_or_eos` by `sp_hash`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignagePointRecord {
-    pub sp_hash: Bytes32,
-    pub cc_vdf: VDFInfo,
-    /// The reward chain challenge it follows (the last block infused before it, or its sub-slot's start), as
-    /// the node last received it.
-    pub rc_challenge: Bytes32,
-    /// Node clock, unix seconds.
-    pub time_received: f64,
-    pub reverted: bool,
-}
-
-/// An end of sub-slot as the node cached it (by `challenge_hash` = hash of its challenge chain sub-slot).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndOfSlotRecord {
-    pub challenge_hash: Bytes32,
-    pub challenge_chain: ChallengeChainSubSlot,
-    pub time_received: f64,
-    pub reverted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdditionsAndRemovals {
-    pub additions: Vec<CoinRecord>,
-    pub removals: Vec<CoinRecord>,
-}
-
-fn hex(hash: &Bytes32) -> Value {
-    hash.to_json()
-}
-
-fn coin_records(answer: &Object) -> Result<Vec<CoinRecord>, FieldError> {
-    list(answer, "", "coin_records", coin_record_from_json)
-}
-
-fn code_is(error: &ChainError, codes: &[&str], message_hint: &str) -> bool {
-    match error {
-        ChainError::Rpc {
-            code: Some(code), ..
-        } => codes.contains(&code.as_str()),
-        // Nodes before structured errors only said it in words.
-        ChainError::Rpc {
-            code: None,
-            message,
-            ..
-        } => message.contains(message_hint),
-        _ => false,
-    }
+chunked_lookups! {
+    /// Coins by puzzle hash.
+    coin_records_by_puzzle_hashes => BY_PUZZLE_HASHES, "puzzle_hashes";
+    /// Coins by coin id.
+    coin_records_by_names => BY_NAMES, "names";
+    /// Coins created by the given parents.
+    coin_records_by_parent_ids => BY_PARENT_IDS, "parent_ids";
 }
 
 impl ChainClient {
     pub async fn blockchain_state(&self) -> Result<BlockchainState, ChainError> {
-        self.call_required(
-            Service::Node,
-            "get_blockchain_state",
-            json!({}),
-            Retry::Safe,
-            |a| BlockchainState::from_answer(&a),
-        )
-        .await
+        self.ask(&BLOCKCHAIN_STATE, json!({})).await
     }
 
     pub async fn network_info(&self) -> Result<NetworkInfo, ChainError> {
-        self.call_required(
-            Service::Node,
-            "get_network_info",
-            json!({}),
-            Retry::Safe,
-            |a| network_info_from_answer(&a),
-        )
-        .await
+        self.ask(&NETWORK_INFO, json!({})).await
     }
 
     /// `get_constants`, uncached (see `constants` for the cached copy).
     pub async fn fetch_constants(&self) -> Result<ConsensusConstants, ChainError> {
-        let answer = self
-            .call_required(Service::Node, "get_constants", json!({}), Retry::Safe, Ok)
-            .await?;
+        let answer = self.ask(&CONSTANTS, json!({})).await?;
         ConsensusConstants::from_value(Value::Object(answer))
-            .map_err(|e| ChainError::bad_response(Service::Node, "get_constants", e.to_string()))
+            .map_err(|e| ChainError::bad_response(Service::Node, CONSTANTS.name(), e.to_string()))
     }
 
     /// A recent signage point by `sp_hash`; `None` when the node does not have it (any more, or yet).
@@ -295,39 +118,17 @@ impl ChainClient {
         &self,
         sp_hash: Bytes32,
     ) -> Result<Option<SignagePointRecord>, ChainError> {
-        self.call(
-            Service::Node,
-            "get_recent_signage_point_or_eos",
-            json!({"sp_hash": hex(&sp_hash)}),
-            Retry::Safe,
-            |e| code_is(e, &["SP_NOT_IN_CACHE"], "in cache"),
-            move |a| {
-                let sp = object(&a, "", "signage_point")?;
-                let cc_vdf = vdf_info_from_json(
-                    sp.get("cc_vdf").unwrap_or(&Value::Null),
-                    "signage_point.cc_vdf",
-                )?;
-                // The node keys signage points by the hash of the VDF output: a mismatch is not our point.
-                if Bytes32::new(Sha256::digest(cc_vdf.output.data).into()) != sp_hash {
-                    return Err(FieldError::new(
-                        "signage_point.cc_vdf.output",
-                        "does not hash to the sp_hash asked for",
-                    ));
-                }
-                let rc_vdf = vdf_info_from_json(
-                    sp.get("rc_vdf").unwrap_or(&Value::Null),
-                    "signage_point.rc_vdf",
-                )?;
-                Ok(SignagePointRecord {
-                    sp_hash,
-                    cc_vdf,
-                    rc_challenge: rc_vdf.challenge,
-                    time_received: f64_field(&a, "", "time_received")?,
-                    reverted: field(&a, "", "reverted")?,
-                })
-            },
+        let found = self
+            .find(&SIGNAGE_POINT, json!({"sp_hash": hex(&sp_hash)}))
+            .await?;
+        // A point whose VDF output does not hash to what was asked for is not our point.
+        check_key(
+            found,
+            sp_hash,
+            &SIGNAGE_POINT,
+            "signage_point.cc_vdf.output",
+            |r| r.sp_hash,
         )
-        .await
     }
 
     /// A recent end of sub-slot by the challenge of the slot it opened; `None` when the node lacks it.
@@ -335,48 +136,19 @@ impl ChainClient {
         &self,
         challenge_hash: Bytes32,
     ) -> Result<Option<EndOfSlotRecord>, ChainError> {
-        self.call(
-            Service::Node,
-            "get_recent_signage_point_or_eos",
-            json!({"challenge_hash": hex(&challenge_hash)}),
-            Retry::Safe,
-            |e| code_is(e, &["EOS_NOT_IN_CACHE"], "in cache"),
-            move |a| {
-                let eos = object(&a, "", "eos")?;
-                let challenge_chain = challenge_chain_sub_slot_from_json(
-                    eos.get("challenge_chain").unwrap_or(&Value::Null),
-                    "eos.challenge_chain",
-                )?;
-                if Bytes32::new(challenge_chain.hash()) != challenge_hash {
-                    return Err(FieldError::new(
-                        "eos.challenge_chain",
-                        "does not hash to the challenge_hash asked for",
-                    ));
-                }
-                Ok(EndOfSlotRecord {
-                    challenge_hash,
-                    challenge_chain,
-                    time_received: f64_field(&a, "", "time_received")?,
-                    reverted: field(&a, "", "reverted")?,
-                })
-            },
+        let found = self
+            .find(
+                &END_OF_SLOT,
+                json!({"challenge_hash": hex(&challenge_hash)}),
+            )
+            .await?;
+        check_key(
+            found,
+            challenge_hash,
+            &END_OF_SLOT,
+            "eos.challenge_chain",
+            |r| r.challenge_hash,
         )
-        .await
-    }
-
-    /// Coins by puzzle hash, in as many requests as the node's 1 MiB body limit needs.
-    pub async fn coin_records_by_puzzle_hashes(
-        &self,
-        puzzle_hashes: &[Bytes32],
-        query: CoinQuery,
-    ) -> Result<Vec<CoinRecord>, ChainError> {
-        self.chunked(
-            "get_coin_records_by_puzzle_hashes",
-            "puzzle_hashes",
-            puzzle_hashes,
-            query,
-        )
-        .await
     }
 
     pub async fn coin_records_by_puzzle_hash(
@@ -385,37 +157,7 @@ impl ChainClient {
         query: CoinQuery,
     ) -> Result<Vec<CoinRecord>, ChainError> {
         let body = query.body("puzzle_hash", hex(&puzzle_hash));
-        self.call_required(
-            Service::Node,
-            "get_coin_records_by_puzzle_hash",
-            body,
-            Retry::Safe,
-            |a| coin_records(&a),
-        )
-        .await
-    }
-
-    pub async fn coin_records_by_names(
-        &self,
-        names: &[Bytes32],
-        query: CoinQuery,
-    ) -> Result<Vec<CoinRecord>, ChainError> {
-        self.chunked("get_coin_records_by_names", "names", names, query)
-            .await
-    }
-
-    pub async fn coin_records_by_parent_ids(
-        &self,
-        parent_ids: &[Bytes32],
-        query: CoinQuery,
-    ) -> Result<Vec<CoinRecord>, ChainError> {
-        self.chunked(
-            "get_coin_records_by_parent_ids",
-            "parent_ids",
-            parent_ids,
-            query,
-        )
-        .await
+        self.ask(&BY_PUZZLE_HASH, body).await
     }
 
     pub async fn coin_records_by_hint(
@@ -423,15 +165,7 @@ impl ChainClient {
         hint: Bytes32,
         query: CoinQuery,
     ) -> Result<Vec<CoinRecord>, ChainError> {
-        let body = query.body("hint", hex(&hint));
-        self.call_required(
-            Service::Node,
-            "get_coin_records_by_hint",
-            body,
-            Retry::Safe,
-            |a| coin_records(&a),
-        )
-        .await
+        self.ask(&BY_HINT, query.body("hint", hex(&hint))).await
     }
 
     /// One coin by id; `None` if the node has never seen it.
@@ -439,15 +173,7 @@ impl ChainClient {
         &self,
         name: Bytes32,
     ) -> Result<Option<CoinRecord>, ChainError> {
-        self.call(
-            Service::Node,
-            "get_coin_record_by_name",
-            json!({"name": hex(&name)}),
-            Retry::Safe,
-            |e| code_is(e, &["COIN_RECORD_NOT_FOUND"], "not found"),
-            |a| coin_record_from_json(a.get("coin_record").unwrap_or(&Value::Null), "coin_record"),
-        )
-        .await
+        self.find(&COIN_RECORD, json!({"name": hex(&name)})).await
     }
 
     /// The spend of `coin_id`, which must have been spent exactly at `height` (its `spent_block_index`).
@@ -456,35 +182,14 @@ impl ChainClient {
         coin_id: Bytes32,
         height: u32,
     ) -> Result<CoinSpend, ChainError> {
-        self.call_required(
-            Service::Node,
-            "get_puzzle_and_solution",
-            json!({"coin_id": hex(&coin_id), "height": height}),
-            Retry::Safe,
-            |a| {
-                coin_spend_from_json(
-                    a.get("coin_solution").unwrap_or(&Value::Null),
-                    "coin_solution",
-                )
-            },
-        )
-        .await
+        let body = json!({"coin_id": hex(&coin_id), "height": height});
+        self.ask(&PUZZLE_AND_SOLUTION, body).await
     }
 
-    /// Submits a spend bundle to the node's mempool. Safe to retry: the node reports a bundle it already has
-    /// as SUCCESS. A rejection is `ChainError::Rpc` with code `TRANSACTION_FAILED` and the mempool's reason in
-    /// `detail` (e.g. `DOUBLE_SPEND`).
+    /// Submits a spend bundle to the node's mempool. A rejection is `ChainError::Rpc` with code
+    /// `TRANSACTION_FAILED` and the mempool's reason in `detail` (e.g. `DOUBLE_SPEND`).
     pub async fn push_tx(&self, bundle: &SpendBundle) -> Result<PushTxStatus, ChainError> {
-        let body = json!({"spend_bundle": spend_bundle_to_json(bundle)});
-        self.call_required(Service::Node, "push_tx", body, Retry::Safe, |a| {
-            let status: String = field(&a, "", "status")?;
-            Ok(match status.as_str() {
-                "SUCCESS" => PushTxStatus::Success,
-                "PENDING" => PushTxStatus::Pending,
-                _ => PushTxStatus::Other(status),
-            })
-        })
-        .await
+        self.ask(&PUSH_TX, bundle_body(bundle)).await
     }
 
     /// The block at `height` on the node's main chain; `None` above the peak.
@@ -492,72 +197,30 @@ impl ChainClient {
         &self,
         height: u32,
     ) -> Result<Option<BlockInfo>, ChainError> {
-        self.call(
-            Service::Node,
-            "get_block_record_by_height",
-            json!({"height": height}),
-            Retry::Safe,
-            |e| {
-                code_is(
-                    e,
-                    &["BLOCK_HEIGHT_NOT_FOUND", "BLOCK_HASH_NOT_FOUND"],
-                    "not found",
-                )
-            },
-            |a| {
-                BlockInfo::from_json(
-                    a.get("block_record").unwrap_or(&Value::Null),
-                    "block_record",
-                )
-            },
-        )
-        .await
+        self.find(&BLOCK_BY_HEIGHT, json!({"height": height})).await
     }
 
     pub async fn block_record(
         &self,
         header_hash: Bytes32,
     ) -> Result<Option<BlockInfo>, ChainError> {
-        self.call(
-            Service::Node,
-            "get_block_record",
-            json!({"header_hash": hex(&header_hash)}),
-            Retry::Safe,
-            |e| code_is(e, &["BLOCK_DOES_NOT_EXIST"], "does not exist"),
-            |a| {
-                BlockInfo::from_json(
-                    a.get("block_record").unwrap_or(&Value::Null),
-                    "block_record",
-                )
-            },
-        )
-        .await
+        let body = json!({"header_hash": hex(&header_hash)});
+        self.find(&BLOCK_BY_HASH, body).await
     }
 
     pub async fn additions_and_removals(
         &self,
         header_hash: Bytes32,
     ) -> Result<AdditionsAndRemovals, ChainError> {
-        self.call_required(
-            Service::Node,
-            "get_additions_and_removals",
-            json!({"header_hash": hex(&header_hash)}),
-            Retry::Safe,
-            |a| {
-                Ok(AdditionsAndRemovals {
-                    additions: list(&a, "", "additions", coin_record_from_json)?,
-                    removals: list(&a, "", "removals", coin_record_from_json)?,
-                })
-            },
-        )
-        .await
+        let body = json!({"header_hash": hex(&header_hash)});
+        self.ask(&ADDITIONS_AND_REMOVALS, body).await
     }
 
     /// Splits `items` into requests under the 1 MiB limit, one after the other (gentle on the node), and merges
     /// the answers without duplicates.
     async fn chunked(
         &self,
-        endpoint: &'static str,
+        endpoint: &'static Endpoint<Vec<CoinRecord>>,
         key: &'static str,
         items: &[Bytes32],
         query: CoinQuery,
@@ -566,12 +229,7 @@ impl ChainClient {
         let mut seen = HashSet::new();
         for chunk in items.chunks(COIN_QUERY_CHUNK) {
             let body = query.body(key, Value::Array(chunk.iter().map(hex).collect()));
-            let part = self
-                .call_required(Service::Node, endpoint, body, Retry::Safe, |a| {
-                    coin_records(&a)
-                })
-                .await?;
-            for record in part {
+            for record in self.ask(endpoint, body).await? {
                 if seen.insert(record.coin.coin_id()) {
                     records.push(record);
                 }
@@ -581,10 +239,21 @@ impl ChainClient {
     }
 }
 
-pub(crate) fn network_info_from_answer(a: &Object) -> Result<NetworkInfo, FieldError> {
-    Ok(NetworkInfo {
-        network_name: field(a, "", "network_name")?,
-        network_prefix: field(a, "", "network_prefix")?,
-        genesis_challenge: field(a, "", "genesis_challenge")?,
-    })
+/// The node answers records by a hash of their content: one whose content does not hash to the key asked
+/// for is a bad answer, not the record.
+fn check_key<T>(
+    found: Option<T>,
+    asked: Bytes32,
+    endpoint: &Endpoint<T>,
+    path: &str,
+    key: impl Fn(&T) -> Bytes32,
+) -> Result<Option<T>, ChainError> {
+    match found {
+        Some(record) if key(&record) != asked => Err(ChainError::bad_response(
+            Service::Node,
+            endpoint.name(),
+            FieldError::new(path, "does not hash to the hash asked for").to_string(),
+        )),
+        other => Ok(other),
+    }
 }

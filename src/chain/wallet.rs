@@ -7,13 +7,12 @@
 use chia_protocol::{Bytes, Bytes32, Coin, SpendBundle};
 use serde_json::{json, Value};
 
-use super::error::{ChainError, Service};
+use super::endpoint::Endpoint;
+use super::error::ChainError;
 use super::json::{
-    coin_from_json, field, list, optional, spend_bundle_from_json, spend_bundle_to_json,
-    u128_field, Object,
+    bundle_body, coin_from_json, field, list, optional, spend_bundle_from_json, u128_field, Object,
 };
 use super::node::{network_info_from_answer, NetworkInfo};
-use super::transport::Retry;
 use super::ChainClient;
 use crate::chia::wire::{expect_object, FieldError, WireValue};
 
@@ -185,109 +184,116 @@ impl TransactionInfo {
     }
 }
 
-fn transactions(a: &Object, key: &str) -> Result<Vec<TransactionInfo>, FieldError> {
-    list(a, "", key, TransactionInfo::from_json)
+fn transaction(a: Object) -> Result<TransactionInfo, FieldError> {
+    TransactionInfo::from_json(a.get("transaction").unwrap_or(&Value::Null), "transaction")
 }
+
+fn wallet_balance(a: Object) -> Result<WalletBalance, FieldError> {
+    let p = "wallet_balance";
+    let b = super::json::object(&a, "", p)?;
+    // Balances are mojos that can exceed u64 in JSON; counts are plain integers.
+    let mojos = |key| u128_field(b, p, key);
+    let count = |key| field::<u32>(b, p, key);
+    Ok(WalletBalance {
+        wallet_id: count("wallet_id")?,
+        confirmed: mojos("confirmed_wallet_balance")?,
+        unconfirmed: mojos("unconfirmed_wallet_balance")?,
+        spendable: mojos("spendable_balance")?,
+        pending_change: mojos("pending_change")?,
+        max_send_amount: mojos("max_send_amount")?,
+        unspent_coin_count: count("unspent_coin_count")?,
+        pending_coin_removal_count: count("pending_coin_removal_count")?,
+        fingerprint: optional(b, p, "fingerprint")?,
+    })
+}
+
+/// The first signed transaction: its name and its TransactionRecord JSON exactly as the wallet returned it.
+fn first_signed(a: Object) -> Result<(Bytes32, Value), FieldError> {
+    let tx = a
+        .get("signed_txs")
+        .and_then(Value::as_array)
+        .and_then(|txs| txs.first())
+        .cloned()
+        .ok_or_else(|| FieldError::new("signed_txs", "missing or empty"))?;
+    let info = TransactionInfo::from_json(&tx, "signed_txs[0]")?;
+    Ok((info.name, tx))
+}
+
+// The wallet's endpoints, each described once (see endpoint.rs). `pays()` marks the calls that move money:
+// they are never retried once the request may have reached the wallet.
+static LOG_IN: Endpoint<u32> = Endpoint::wallet("log_in", |a| field(&a, "", "fingerprint"));
+static NEXT_ADDRESS: Endpoint<String> =
+    Endpoint::wallet("get_next_address", |a| field(&a, "", "address"));
+static LOGGED_IN_FINGERPRINT: Endpoint<Option<u32>> =
+    Endpoint::wallet("get_logged_in_fingerprint", |a| {
+        optional(&a, "", "fingerprint")
+    });
+static SYNC_STATUS: Endpoint<WalletSyncStatus> = Endpoint::wallet("get_sync_status", |a| {
+    Ok(WalletSyncStatus {
+        synced: field(&a, "", "synced")?,
+        syncing: field(&a, "", "syncing")?,
+        genesis_initialized: optional(&a, "", "genesis_initialized")?.unwrap_or(true),
+    })
+});
+static HEIGHT_INFO: Endpoint<u32> =
+    Endpoint::wallet("get_height_info", |a| field(&a, "", "height"));
+static NETWORK_INFO: Endpoint<NetworkInfo> =
+    Endpoint::wallet("get_network_info", |a| network_info_from_answer(&a));
+static BALANCE: Endpoint<WalletBalance> = Endpoint::wallet("get_wallet_balance", wallet_balance);
+static SIGN_AND_PUSH: Endpoint<Vec<TransactionInfo>> =
+    Endpoint::wallet("create_signed_transaction", |a| {
+        list(&a, "", "signed_txs", TransactionInfo::from_json)
+    })
+    .pays();
+static SIGN_ONLY: Endpoint<Vec<TransactionInfo>> =
+    Endpoint::wallet("create_signed_transaction", |a| {
+        list(&a, "", "signed_txs", TransactionInfo::from_json)
+    });
+static SIGN_FIRST: Endpoint<(Bytes32, Value)> =
+    Endpoint::wallet("create_signed_transaction", first_signed);
+static SEND_MULTI: Endpoint<TransactionInfo> =
+    Endpoint::wallet("send_transaction_multi", transaction).pays();
+static PUSH_TRANSACTIONS: Endpoint<Vec<TransactionInfo>> =
+    Endpoint::wallet("push_transactions", |a| {
+        list(&a, "", "transactions", TransactionInfo::from_json)
+    })
+    .pays();
+static PUSH_TX: Endpoint<()> = Endpoint::wallet("push_tx", |_| Ok(()));
+// 2.7.5 answers an unknown id with a plain message.
+static TRANSACTION: Endpoint<TransactionInfo> =
+    Endpoint::wallet("get_transaction", transaction).missing_when(&[], "not found");
 
 impl ChainClient {
     /// Makes `fingerprint` the wallet's active key; returns the fingerprint the wallet reports.
     pub async fn log_in(&self, fingerprint: u32) -> Result<u32, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "log_in",
-            json!({"fingerprint": fingerprint}),
-            Retry::Safe,
-            |a| field(&a, "", "fingerprint"),
-        )
-        .await
+        self.ask(&LOG_IN, json!({"fingerprint": fingerprint})).await
     }
 
     /// The wallet's current receive address of its main XCH wallet (`new_address: false`: no new one is made).
     pub async fn current_address(&self) -> Result<String, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "get_next_address",
-            json!({"wallet_id": 1, "new_address": false}),
-            Retry::Safe,
-            |a| field(&a, "", "address"),
-        )
-        .await
+        let body = json!({"wallet_id": 1, "new_address": false});
+        self.ask(&NEXT_ADDRESS, body).await
     }
 
     pub async fn logged_in_fingerprint(&self) -> Result<Option<u32>, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "get_logged_in_fingerprint",
-            json!({}),
-            Retry::Safe,
-            |a| optional(&a, "", "fingerprint"),
-        )
-        .await
+        self.ask(&LOGGED_IN_FINGERPRINT, json!({})).await
     }
 
     pub async fn wallet_sync_status(&self) -> Result<WalletSyncStatus, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "get_sync_status",
-            json!({}),
-            Retry::Safe,
-            |a| {
-                Ok(WalletSyncStatus {
-                    synced: field(&a, "", "synced")?,
-                    syncing: field(&a, "", "syncing")?,
-                    genesis_initialized: optional(&a, "", "genesis_initialized")?.unwrap_or(true),
-                })
-            },
-        )
-        .await
+        self.ask(&SYNC_STATUS, json!({})).await
     }
 
     /// The wallet's view of the chain height.
     pub async fn wallet_height(&self) -> Result<u32, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "get_height_info",
-            json!({}),
-            Retry::Safe,
-            |a| field(&a, "", "height"),
-        )
-        .await
+        self.ask(&HEIGHT_INFO, json!({})).await
     }
 
     pub async fn wallet_network_info(&self) -> Result<NetworkInfo, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "get_network_info",
-            json!({}),
-            Retry::Safe,
-            |a| network_info_from_answer(&a),
-        )
-        .await
+        self.ask(&NETWORK_INFO, json!({})).await
     }
 
     pub async fn wallet_balance(&self, wallet_id: u32) -> Result<WalletBalance, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "get_wallet_balance",
-            json!({"wallet_id": wallet_id}),
-            Retry::Safe,
-            |a| {
-                let p = "wallet_balance";
-                let b = super::json::object(&a, "", p)?;
-                Ok(WalletBalance {
-                    wallet_id: field(b, p, "wallet_id")?,
-                    confirmed: u128_field(b, p, "confirmed_wallet_balance")?,
-                    unconfirmed: u128_field(b, p, "unconfirmed_wallet_balance")?,
-                    spendable: u128_field(b, p, "spendable_balance")?,
-                    pending_change: u128_field(b, p, "pending_change")?,
-                    max_send_amount: u128_field(b, p, "max_send_amount")?,
-                    unspent_coin_count: field(b, p, "unspent_coin_count")?,
-                    pending_coin_removal_count: field(b, p, "pending_coin_removal_count")?,
-                    fingerprint: optional(b, p, "fingerprint")?,
-                })
-            },
-        )
-        .await
+        self.ask(&BALANCE, json!({"wallet_id": wallet_id})).await
     }
 
     /// Builds and signs a transaction with all `additions` (one spend, many outputs). With `push` the wallet
@@ -297,15 +303,8 @@ impl ChainClient {
         request: &TransactionRequest,
         push: bool,
     ) -> Result<Vec<TransactionInfo>, ChainError> {
-        let retry = if push { Retry::Once } else { Retry::Safe };
-        self.call_required(
-            Service::Wallet,
-            "create_signed_transaction",
-            request.body(push),
-            retry,
-            |a| transactions(&a, "signed_txs"),
-        )
-        .await
+        let endpoint = if push { &SIGN_AND_PUSH } else { &SIGN_ONLY };
+        self.ask(endpoint, request.body(push)).await
     }
 
     /// Has the wallet sign a transaction without sending it: its name and the TransactionRecord JSON exactly as
@@ -315,23 +314,7 @@ impl ChainClient {
         &self,
         request: &TransactionRequest,
     ) -> Result<(Bytes32, Value), ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "create_signed_transaction",
-            request.body(false),
-            Retry::Safe,
-            |a| {
-                let tx = a
-                    .get("signed_txs")
-                    .and_then(Value::as_array)
-                    .and_then(|txs| txs.first())
-                    .cloned()
-                    .ok_or_else(|| FieldError::new("signed_txs", "missing or empty"))?;
-                let info = TransactionInfo::from_json(&tx, "signed_txs[0]")?;
-                Ok((info.name, tx))
-            },
-        )
-        .await
+        self.ask(&SIGN_FIRST, request.body(false)).await
     }
 
     /// Equivalent of `create_signed_transaction` with push, answering the main transaction.
@@ -339,19 +322,7 @@ impl ChainClient {
         &self,
         request: &TransactionRequest,
     ) -> Result<TransactionInfo, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "send_transaction_multi",
-            request.body(true),
-            Retry::Once,
-            |a| {
-                TransactionInfo::from_json(
-                    a.get("transaction").unwrap_or(&Value::Null),
-                    "transaction",
-                )
-            },
-        )
-        .await
+        self.ask(&SEND_MULTI, request.body(true)).await
     }
 
     /// Submits ready transactions (TransactionRecord JSON objects, or hex of their bytes) through the wallet,
@@ -361,26 +332,13 @@ impl ChainClient {
         transactions_json: Vec<Value>,
         fee: u64,
     ) -> Result<Vec<TransactionInfo>, ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "push_transactions",
-            json!({"transactions": transactions_json, "fee": fee, "push": true}),
-            Retry::Once,
-            |a| transactions(&a, "transactions"),
-        )
-        .await
+        let body = json!({"transactions": transactions_json, "fee": fee, "push": true});
+        self.ask(&PUSH_TRANSACTIONS, body).await
     }
 
     /// Broadcasts a spend bundle through the wallet's peers without recording it.
     pub async fn wallet_push_tx(&self, bundle: &SpendBundle) -> Result<(), ChainError> {
-        self.call_required(
-            Service::Wallet,
-            "push_tx",
-            json!({"spend_bundle": spend_bundle_to_json(bundle)}),
-            Retry::Safe,
-            |_| Ok(()),
-        )
-        .await
+        self.ask(&PUSH_TX, bundle_body(bundle)).await
     }
 
     /// A transaction the wallet recorded; `None` if it has no such id.
@@ -388,19 +346,7 @@ impl ChainClient {
         &self,
         transaction_id: Bytes32,
     ) -> Result<Option<TransactionInfo>, ChainError> {
-        self.call(
-            Service::Wallet,
-            "get_transaction",
-            json!({"transaction_id": transaction_id.to_json()}),
-            Retry::Safe,
-            |e| matches!(e, ChainError::Rpc { message, .. } if message.contains("not found")),
-            |a| {
-                TransactionInfo::from_json(
-                    a.get("transaction").unwrap_or(&Value::Null),
-                    "transaction",
-                )
-            },
-        )
-        .await
+        let body = json!({"transaction_id": transaction_id.to_json()});
+        self.find(&TRANSACTION, body).await
     }
 }
