@@ -178,6 +178,8 @@ impl Pool {
             return Err(already_known());
         }
         tracing::info!(launcher_id = %hex::encode(payload.launcher_id), "farmer registered");
+        // Its refusals are shown from now on, not only after the next refresh of the figures.
+        self.stats().member_joined(&payload.launcher_id.to_bytes());
         Ok(PostFarmerResponse {
             welcome_message: self.config().pool.welcome_message.clone(),
         })

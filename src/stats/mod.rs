@@ -97,6 +97,11 @@ impl Stats {
         }
     }
 
+    /// Hook: a farmer registered; its refusals get a per-farmer entry from now on.
+    pub fn member_joined(&self, launcher_id: &[u8; 32]) {
+        lock(&self.inner.activity).known.insert(*launcher_id);
+    }
+
     /// Refusals per minute over the window (pool) and the refusal summary of one farmer.
     pub fn rejects(&self) -> Vec<activity::Rejects> {
         lock(&self.inner.activity).pool.series(unix_now())
