@@ -187,7 +187,9 @@ def main(out: Path) -> None:
         "meta": {
             "produced_with": "chia-blockchain 2.7.5 (PyPI), chia_rs 0.48.0, chia-puzzles-py 0.20.3",
             "script": "tests/interop/make_vectors_v1.py",
-            "note": "v1 PlotNFTs use singleton_top_layer v1.0 (SINGLETON_TOP_LAYER), not v1.1",
+            "note": "v1 PlotNFTs use singleton_top_layer v1.0 (SINGLETON_TOP_LAYER), not v1.1. The lineage is one "
+            "chain: launcher, absorb (with its p2_singleton spend), travel to the waiting room; the last two "
+            "entries are alternative spends of the waiting-room coin (an absorb, or the travel to self-pooling).",
         },
         "constants": {
             "singleton_mod_hash_v1_0": SINGLETON_MOD_HASH.hex(),
