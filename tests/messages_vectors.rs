@@ -9,37 +9,6 @@ use chia_pool::chia::signatures::{self, auth_signing_public_key, get_auth_messag
 use common::*;
 use serde_json::Value;
 
-/// Parses a vector entry as the message type its name starts with and checks JSON, bytes, hash and query.
-fn check_message<M: Message + std::fmt::Debug + PartialEq>(name: &str, entry: &Value) {
-    let json = &entry["json"];
-    let parsed = M::from_json_str(&json.to_string()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(&parsed.to_json(), json, "{name}: JSON round trip");
-    let bytes = hex_bytes(&entry["bytes"]);
-    assert_eq!(parsed.to_stream_bytes(), bytes, "{name}: Streamable bytes");
-    let from_bytes = M::from_stream_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(
-        from_bytes.to_json(),
-        parsed.to_json(),
-        "{name}: parse from bytes"
-    );
-    if let Some(hash) = entry.get("get_hash") {
-        assert_eq!(parsed.get_hash(), bytes32(hash), "{name}: get_hash");
-    }
-    if let Some(params) = entry.get("query_string_params") {
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.as_object().unwrap().iter().map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            }))
-            .finish();
-        let from_query = M::from_query(&query).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(from_query, parsed, "{name}: from query string");
-    }
-}
-
 fn check_partial_payload_extras(name: &str, entry: &Value) {
     let payload = PostPartialPayload::from_json_str(&entry["json"].to_string()).unwrap();
     if let Some(plot_id) = entry.get("plot_id") {

@@ -121,6 +121,9 @@ macro_rules! message {
     (@default $ty:ty, $default:expr) => { Some((|| $default) as fn() -> $ty) };
 }
 
+// The v1 messages (`super::v1::messages`) are declared with the same macro.
+pub(crate) use message;
+
 message!(
     /// GET /v2/auth query.
     GetAuthRequest { launcher_id: Bytes32, timestamp: u64, signature: Signature }

@@ -12,4 +12,5 @@ pub mod proofs;
 pub mod puzzles;
 pub mod reveals;
 pub mod signatures;
+pub mod v1;
 pub mod wire;
