@@ -4,19 +4,27 @@ mod common;
 
 use chia_pool::chia::messages::*;
 use chia_pool::chia::proofs::{self, ProofContext};
-use chia_protocol::{Bytes, Bytes32, ProofOfSpace};
+use chia_pool::chia::v1::messages::{GetFarmerRequestV1, PutFarmerPayloadBackCompat};
+use chia_pool::chia::v1::puzzles::PoolState;
+use chia_pool::chia::v1::spends::{launcher_info, solution_to_pool_state};
+use chia_protocol::{Bytes, Bytes32, Coin, CoinSpend, Program, ProofOfSpace};
 use common::*;
 use proptest::prelude::*;
 use serde_json::Value;
 
-/// Every (message type, valid JSON) pair in the vectors.
+/// Every (message type, valid JSON) pair in the vectors, v2 and v1.
 fn valid_messages() -> Vec<(String, Value)> {
-    let v = vector("messages.json");
-    v["messages"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, e)| (k.split('_').next().unwrap().to_string(), e["json"].clone()))
+    ["messages.json", "messages_v1.json"]
+        .into_iter()
+        .flat_map(|file| {
+            let v = vector(file);
+            v["messages"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, e)| (k.split('_').next().unwrap().to_string(), e["json"].clone()))
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -41,6 +49,9 @@ fn parse_as(type_name: &str, text: &str) -> Result<(), MessageError> {
         "PostPartialRequest" => p::<PostPartialRequest>(text),
         "PostPartialResponse" => p::<PostPartialResponse>(text),
         "ErrorResponse" => p::<ErrorResponse>(text),
+        "AuthenticationPayloadV1" => p::<AuthenticationPayloadV1>(text),
+        "GetFarmerRequestV1" => p::<GetFarmerRequestV1>(text),
+        "PutFarmerPayloadBackCompat" => p::<PutFarmerPayloadBackCompat>(text),
         other => panic!("unknown type {other}"),
     }
 }
@@ -171,6 +182,17 @@ proptest! {
         let _ = parse_as(type_name, &text);
         let _ = GetAuthRequest::from_query(&text);
         let _ = GetFarmerRequestV2::from_query(&text);
+        let _ = GetFarmerRequestV1::from_query(&text);
+    }
+
+    /// Arbitrary bytes as a v1 PoolState or as a v1 PlotNFT spend's solution are a typed error, never a panic.
+    #[test]
+    fn v1_pool_state_and_spends_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200), launcher in any::<bool>()) {
+        let _ = PoolState::from_bytes(&bytes);
+        let puzzle_hash = if launcher { Bytes32::new(chia_puzzles::SINGLETON_LAUNCHER_HASH) } else { Bytes32::new([3; 32]) };
+        let spend = CoinSpend::new(Coin::new(Bytes32::new([1; 32]), puzzle_hash, 1), Program::default(), Program::from(bytes));
+        let _ = solution_to_pool_state(&spend);
+        let _ = launcher_info(&spend);
     }
 
     /// Truncated, extended or flipped Streamable bytes never panic.
