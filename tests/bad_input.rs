@@ -4,6 +4,7 @@ mod common;
 
 use chia_pool::chia::messages::*;
 use chia_pool::chia::proofs::{self, ProofContext};
+use chia_pool::chia::v1::lineage::SingletonV1;
 use chia_pool::chia::v1::messages::{GetFarmerRequestV1, PutFarmerPayloadBackCompat};
 use chia_pool::chia::v1::puzzles::PoolState;
 use chia_pool::chia::v1::spends::{launcher_info, solution_to_pool_state};
@@ -193,6 +194,7 @@ proptest! {
         let spend = CoinSpend::new(Coin::new(Bytes32::new([1; 32]), puzzle_hash, 1), Program::default(), Program::from(bytes));
         let _ = solution_to_pool_state(&spend);
         let _ = launcher_info(&spend);
+        let _ = SingletonV1::from_launcher_spend(&spend, Bytes32::new([2; 32]));
     }
 
     /// Truncated, extended or flipped Streamable bytes never panic.
