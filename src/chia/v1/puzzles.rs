@@ -14,9 +14,9 @@ use chia_puzzles::{
     POOL_WAITINGROOM_INNERPUZ_HASH, SINGLETON_LAUNCHER_HASH, SINGLETON_TOP_LAYER_HASH,
 };
 use chia_traits::Streamable;
-use clvm_utils::{curry_tree_hash, tree_hash_atom, tree_hash_pair, TreeHash};
+use clvm_utils::{curry_tree_hash, tree_hash_atom, TreeHash};
 
-use crate::chia::puzzles::int_atom;
+use crate::chia::puzzles::{int_atom, singleton_puzzle_hash_of};
 
 /// `PoolSingletonState` of `pool_wallet_info.py`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,28 +96,9 @@ impl PoolState {
     }
 }
 
-/// `H((SINGLETON_TOP_LAYER_HASH . (launcher_id . SINGLETON_LAUNCHER_HASH)))`, the v1.0 singleton struct.
-pub fn singleton_struct_hash(launcher_id: Bytes32) -> Bytes32 {
-    tree_hash_pair(
-        tree_hash_atom(&SINGLETON_TOP_LAYER_HASH),
-        tree_hash_pair(
-            tree_hash_atom(&launcher_id),
-            tree_hash_atom(&SINGLETON_LAUNCHER_HASH),
-        ),
-    )
-    .into()
-}
-
 /// Full singleton v1.0 puzzle hash around an inner puzzle hash (`puzzle_for_singleton`).
 pub fn singleton_puzzle_hash(launcher_id: Bytes32, inner_puzzle_hash: Bytes32) -> Bytes32 {
-    curry_tree_hash(
-        TreeHash::new(SINGLETON_TOP_LAYER_HASH),
-        &[
-            singleton_struct_hash(launcher_id).into(),
-            inner_puzzle_hash.into(),
-        ],
-    )
-    .into()
+    singleton_puzzle_hash_of(SINGLETON_TOP_LAYER_HASH, launcher_id, inner_puzzle_hash)
 }
 
 /// `launcher_id_to_p2_puzzle_hash`: where pool rewards of this PlotNFT land, the plots'
@@ -164,29 +145,26 @@ impl PlotNftV1 {
 
     /// `create_waiting_room_inner_puzzle(...)`'s tree hash for a state.
     pub fn waiting_room_inner_puzzle_hash(&self, state: &PoolState) -> Bytes32 {
-        curry_tree_hash(
-            TreeHash::new(POOL_WAITINGROOM_INNERPUZ_HASH),
-            &[
-                tree_hash_atom(&state.target_puzzle_hash),
-                tree_hash_atom(&self.p2_singleton_puzzle_hash()),
-                tree_hash_atom(&state.owner_pubkey.to_bytes()),
-                tree_hash_atom(&self.pool_reward_prefix()),
-                tree_hash_atom(&int_atom(u64::from(state.relative_lock_height))),
-            ],
-        )
-        .into()
+        let lock = int_atom(u64::from(state.relative_lock_height));
+        self.curried_inner(POOL_WAITINGROOM_INNERPUZ_HASH, state, &lock)
     }
 
     /// `create_pooling_inner_puzzle(...)`'s tree hash for a state: commits to its waiting room.
     pub fn pool_member_inner_puzzle_hash(&self, state: &PoolState) -> Bytes32 {
+        let waiting_room = self.waiting_room_inner_puzzle_hash(state);
+        self.curried_inner(POOL_MEMBER_INNERPUZ_HASH, state, &waiting_room)
+    }
+
+    /// Both inner puzzles curry `(target p2_singleton owner_pubkey pool_reward_prefix last)`.
+    fn curried_inner(&self, module: [u8; 32], state: &PoolState, last: &[u8]) -> Bytes32 {
         curry_tree_hash(
-            TreeHash::new(POOL_MEMBER_INNERPUZ_HASH),
+            TreeHash::new(module),
             &[
                 tree_hash_atom(&state.target_puzzle_hash),
                 tree_hash_atom(&self.p2_singleton_puzzle_hash()),
                 tree_hash_atom(&state.owner_pubkey.to_bytes()),
                 tree_hash_atom(&self.pool_reward_prefix()),
-                tree_hash_atom(&self.waiting_room_inner_puzzle_hash(state)),
+                tree_hash_atom(last),
             ],
         )
         .into()
