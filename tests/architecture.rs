@@ -177,3 +177,92 @@ fn data_flows_one_way() {
         found.join("\n")
     );
 }
+
+#[test]
+fn background_work_takes_narrow_handles() {
+    // Rewards, partial confirmation and PlotNFT tracking receive `Handles` (store, chain client, settings,
+    // clock), never the whole `Pool` with its HTTP-facing state.
+    let mut files = rust_files(&src().join("rewards"));
+    files.extend(["jobs.rs", "confirm.rs", "relocate.rs"].map(|f| src().join("pool").join(f)));
+    let found: Vec<String> = files
+        .iter()
+        .flat_map(|file| offending_lines_in(file, &["Pool"]))
+        .filter(|line| mentions_word(line, "Pool"))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "background work takes `Handles`, not `Pool`:\n{}",
+        found.join("\n")
+    );
+}
+
+/// `word` stands in `line` on its own, not as part of a longer identifier.
+fn mentions_word(line: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+#[test]
+fn no_two_modules_differ_by_one_letter() {
+    // `payout.rs` beside `payouts.rs` made readers open the wrong one.
+    let mut dirs = vec![src()];
+    let mut found = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&dir).expect("readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path.clone());
+            }
+            if path.is_dir() || path.extension().is_some_and(|e| e == "rs") {
+                names.push(path.file_stem().unwrap().to_string_lossy().to_string());
+            }
+        }
+        names.sort();
+        names.dedup();
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                if one_edit_apart(a, b) {
+                    found.push(format!("{}: {a} / {b}", dir.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "module names one letter apart:\n{}",
+        found.join("\n")
+    );
+}
+
+/// True when one insertion, deletion or substitution turns `a` into `b`.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    match long.len() - short.len() {
+        0 => {
+            short
+                .iter()
+                .zip(long.iter())
+                .filter(|(x, y)| x != y)
+                .count()
+                == 1
+        }
+        1 => (0..long.len()).any(|skip| {
+            long.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, c)| c)
+                .eq(short.iter())
+        }),
+        _ => false,
+    }
+}
