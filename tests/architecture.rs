@@ -30,7 +30,11 @@ fn src() -> PathBuf {
 }
 
 /// Lines of product code (comments and `#[cfg(test)]` modules dropped) of `file` that mention a needle.
+/// A `*_tests.rs` file is a `#[cfg(test)]` module kept beside its file (`#[path = ...]`), not product code.
 fn offending_lines_in(file: &Path, needles: &[&str]) -> Vec<String> {
+    if file.to_string_lossy().ends_with("_tests.rs") {
+        return Vec::new();
+    }
     let text = fs::read_to_string(file).unwrap_or_default();
     text.lines()
         .enumerate()
@@ -265,4 +269,33 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
         }),
         _ => false,
     }
+}
+
+#[test]
+fn test_files_beside_the_code_are_compiled_only_for_tests() {
+    // The other rules skip `*_tests.rs`; that is sound only while each is a `#[cfg(test)]` module.
+    let mut found = Vec::new();
+    for file in rust_files(&src()) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with("_tests.rs") {
+            continue;
+        }
+        let declared = rust_files(file.parent().unwrap()).iter().any(|f| {
+            let text = fs::read_to_string(f).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            let stem = name.trim_end_matches(".rs");
+            lines.windows(2).any(|w| {
+                w[0] == "#[cfg(test)]"
+                    && (w[1] == format!("#[path = \"{name}\"]") || w[1] == format!("mod {stem};"))
+            })
+        });
+        if !declared {
+            found.push(file.display().to_string());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "declare these with #[cfg(test)] #[path = ...]:\n{}",
+        found.join("\n")
+    );
 }
