@@ -2,7 +2,7 @@
 
 use chia_pool::chia::forward::build_forward_bundle;
 use chia_pool::chia::puzzles::PoolConfig;
-use chia_pool::rewards::payout::{plan, Entitlement};
+use chia_pool::rewards::shares::{plan, Entitlement};
 use chia_protocol::{Bytes32, Coin, CoinSpend, Program};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;

@@ -30,7 +30,11 @@ fn src() -> PathBuf {
 }
 
 /// Lines of product code (comments and `#[cfg(test)]` modules dropped) of `file` that mention a needle.
+/// A `*_tests.rs` file is a `#[cfg(test)]` module kept beside its file (`#[path = ...]`), not product code.
 fn offending_lines_in(file: &Path, needles: &[&str]) -> Vec<String> {
+    if file.to_string_lossy().ends_with("_tests.rs") {
+        return Vec::new();
+    }
     let text = fs::read_to_string(file).unwrap_or_default();
     text.lines()
         .enumerate()
@@ -174,6 +178,124 @@ fn data_flows_one_way() {
     assert!(
         found.is_empty(),
         "an import runs against the data flow (see ARCHITECTURE.md):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn background_work_takes_narrow_handles() {
+    // Rewards, partial confirmation and PlotNFT tracking receive `Handles` (store, chain client, settings,
+    // clock), never the whole `Pool` with its HTTP-facing state.
+    let mut files = rust_files(&src().join("rewards"));
+    files.extend(["jobs.rs", "confirm.rs", "relocate.rs"].map(|f| src().join("pool").join(f)));
+    let found: Vec<String> = files
+        .iter()
+        .flat_map(|file| offending_lines_in(file, &["Pool"]))
+        .filter(|line| mentions_word(line, "Pool"))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "background work takes `Handles`, not `Pool`:\n{}",
+        found.join("\n")
+    );
+}
+
+/// `word` stands in `line` on its own, not as part of a longer identifier.
+fn mentions_word(line: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+#[test]
+fn no_two_modules_differ_by_one_letter() {
+    // `payout.rs` beside `payouts.rs` made readers open the wrong one.
+    let mut dirs = vec![src()];
+    let mut found = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&dir).expect("readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path.clone());
+            }
+            if path.is_dir() || path.extension().is_some_and(|e| e == "rs") {
+                names.push(path.file_stem().unwrap().to_string_lossy().to_string());
+            }
+        }
+        names.sort();
+        names.dedup();
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                if one_edit_apart(a, b) {
+                    found.push(format!("{}: {a} / {b}", dir.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "module names one letter apart:\n{}",
+        found.join("\n")
+    );
+}
+
+/// True when one insertion, deletion or substitution turns `a` into `b`.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    match long.len() - short.len() {
+        0 => {
+            short
+                .iter()
+                .zip(long.iter())
+                .filter(|(x, y)| x != y)
+                .count()
+                == 1
+        }
+        1 => (0..long.len()).any(|skip| {
+            long.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, c)| c)
+                .eq(short.iter())
+        }),
+        _ => false,
+    }
+}
+
+#[test]
+fn test_files_beside_the_code_are_compiled_only_for_tests() {
+    // The other rules skip `*_tests.rs`; that is sound only while each is a `#[cfg(test)]` module.
+    let mut found = Vec::new();
+    for file in rust_files(&src()) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with("_tests.rs") {
+            continue;
+        }
+        let declared = rust_files(file.parent().unwrap()).iter().any(|f| {
+            let text = fs::read_to_string(f).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            let stem = name.trim_end_matches(".rs");
+            lines.windows(2).any(|w| {
+                w[0] == "#[cfg(test)]"
+                    && (w[1] == format!("#[path = \"{name}\"]") || w[1] == format!("mod {stem};"))
+            })
+        });
+        if !declared {
+            found.push(file.display().to_string());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "declare these with #[cfg(test)] #[path = ...]:\n{}",
         found.join("\n")
     );
 }

@@ -20,8 +20,8 @@ pub mod json;
 pub mod node;
 mod node_records;
 pub mod peak;
-mod pool;
-pub use pool::low_priority;
+mod rpc_threads;
+pub use rpc_threads::low_priority;
 pub mod signage;
 pub mod tls;
 mod transport;
@@ -49,7 +49,7 @@ pub use wallet::{
     Addition, SentTo, TransactionInfo, TransactionRequest, WalletBalance, WalletSyncStatus,
 };
 
-use pool::BlockingPool;
+use rpc_threads::BlockingPool;
 use transport::{Retry, RpcService};
 
 /// Handle to the node and wallet. Cheap to clone; all clones share connections, threads and caches.

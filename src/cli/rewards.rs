@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use crate::chain::ChainClient;
 use crate::rewards::ledger::{self, Scope};
-use crate::rewards::payout::{plan, Entitlement};
 use crate::rewards::payouts::entitlement;
+use crate::rewards::shares::{plan, Entitlement};
 use crate::store::payouts::BatchState;
 use crate::store::rewards::ForwardState;
 use crate::store::{self, Store};

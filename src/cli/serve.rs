@@ -115,8 +115,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let verifier =
         SignatureVerifier::start(threads).context("starting signature verification threads")?;
     let pool = Pool::new(settings, constants, store, chain, &token_key, verifier);
-    jobs::spawn(&pool);
-    crate::rewards::spawn(&pool);
+    // Background work takes the narrow handles, not the whole pool.
+    jobs::spawn(pool.handles(), pool.stats());
+    crate::rewards::spawn(pool.handles(), pool.stats());
     crate::stats::spawn(&pool);
 
     let secure_cookies = config.server.tls_cert.is_some();

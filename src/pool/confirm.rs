@@ -16,7 +16,7 @@ use crate::chain::signage::SpInfo;
 use crate::store::rejections::{self, RejectReason, Rejection};
 use crate::store::{self, PartialRecord, StoreError};
 
-use super::{unix_now_ms, Pool};
+use super::Handles;
 
 /// Partials settled per write.
 const CONFIRM_BATCH: usize = 1000;
@@ -175,13 +175,13 @@ impl Confirmer {
 
     /// Settles partials older than the confirmation delay: confirmed (points credited) unless the chain shows
     /// their signage point reverted.
-    pub async fn run(&mut self, pool: &Pool) -> Result<Settled, ConfirmError> {
+    pub async fn run(&mut self, pool: &Handles) -> Result<Settled, ConfirmError> {
         let delay_ms = pool
             .config()
             .partials
             .confirmation_delay_secs
             .saturating_mul(1000);
-        let now = unix_now_ms();
+        let now = pool.now_ms();
         let cutoff = now.saturating_sub(delay_ms);
         let mut settled = Settled::default();
         let mut refreshed = false;
@@ -266,7 +266,7 @@ impl Confirmer {
         let excess = self.outcomes.len().saturating_sub(SHARE_WINDOW);
         self.outcomes.drain(..excess);
         let _ = self.warn_if_rising();
-        let prune_before = unix_now_ms().saturating_sub(PARTIAL_RETENTION_MS);
+        let prune_before = pool.now_ms().saturating_sub(PARTIAL_RETENTION_MS);
         pool.store()
             .write(move |txn| store::partials::prune_before(txn, prune_before, 10_000))
             .await?;
@@ -302,7 +302,11 @@ impl Confirmer {
 }
 
 /// Brings the block records up to the peak, deep enough for partials `age_ms` old.
-async fn refresh(pool: &Pool, blocks: &mut RecentBlocks, age_ms: u64) -> Result<u32, ConfirmError> {
+async fn refresh(
+    pool: &Handles,
+    blocks: &mut RecentBlocks,
+    age_ms: u64,
+) -> Result<u32, ConfirmError> {
     let peak = pool.chain().synced_peak()?;
     let wanted = age_ms / 1000 * 2 / 18 + 64;
     let depth = u32::try_from(wanted)
@@ -317,7 +321,7 @@ async fn refresh(pool: &Pool, blocks: &mut RecentBlocks, age_ms: u64) -> Result<
 /// when the partial came is judged first (no node call); only a revert is checked with the node, whose
 /// current record may follow a newer fork and whose `reverted: false` means it is on its chain.
 async fn verdict(
-    pool: &Pool,
+    pool: &Handles,
     blocks: &RecentBlocks,
     partial: &PartialRecord,
     arrived_ms: u64,
@@ -351,7 +355,7 @@ async fn verdict(
     ))
 }
 
-fn judge_with(pool: &Pool, blocks: &RecentBlocks, target: Target, arrived_ms: u64) -> Verdict {
+fn judge_with(pool: &Handles, blocks: &RecentBlocks, target: Target, arrived_ms: u64) -> Verdict {
     let constants = pool.constants();
     judge(
         blocks,
@@ -365,7 +369,7 @@ fn judge_with(pool: &Pool, blocks: &RecentBlocks, target: Target, arrived_ms: u6
 /// For a partial whose signage point the node calls reverted when it arrives: whether the chain shows it.
 /// 2.7.5 says "reverted" for on-chain signage points that follow an end of sub-slot once they leave its store
 /// (on a chain with few blocks, soon after they came).
-pub async fn reverted_on_chain(pool: &Pool, sp: &SpInfo) -> Result<bool, ConfirmError> {
+pub async fn reverted_on_chain(pool: &Handles, sp: &SpInfo) -> Result<bool, ConfirmError> {
     let Some(target) = target_of(sp, sp.end_of_sub_slot) else {
         return Ok(true);
     };
@@ -381,7 +385,7 @@ pub async fn reverted_on_chain(pool: &Pool, sp: &SpInfo) -> Result<bool, Confirm
         .refresh(pool.chain(), peak.height, peak.header_hash, depth)
         .await?;
     Ok(matches!(
-        judge_with(pool, &blocks, target, unix_now_ms()),
+        judge_with(pool, &blocks, target, pool.now_ms()),
         Verdict::Reverted(_)
     ))
 }

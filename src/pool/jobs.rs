@@ -14,7 +14,8 @@ use crate::store::{self, FarmerRecord, Membership, SingletonRecord};
 use super::confirm::Confirmer;
 use super::farmers::public_key;
 use super::relocate::{relocate, Misses};
-use super::{Pool, PoolError};
+use super::{Handles, PoolError};
+use crate::stats::Stats;
 
 /// Why a job run stopped (the next run tries again).
 #[derive(Debug, thiserror::Error)]
@@ -34,14 +35,17 @@ pub enum JobError {
 /// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
 const MAX_HOPS: usize = 32;
 
-/// Starts the job loops on the current tokio runtime.
-pub fn spawn(pool: &Pool) {
+/// Starts the job loops on the current tokio runtime. They take the pool's narrow handles and report to
+/// its figures; nothing else of the pool.
+pub fn spawn(pool: &Handles, stats: &Stats) {
+    let stats = stats.clone();
     // Check a few times per confirmation delay, at most every 30 s.
     let confirm_every =
         Duration::from_secs((pool.config().partials.confirmation_delay_secs / 4).clamp(1, 30));
     let p = pool.clone();
+    let s = stats.clone();
     super::supervisor::spawn("partial confirmation", move || {
-        let p = p.clone();
+        let (p, stats) = (p.clone(), s.clone());
         async move {
             let mut confirmer = Confirmer::new();
             loop {
@@ -58,8 +62,7 @@ pub fn spawn(pool: &Pool) {
                     Err(e) => tracing::warn!("partial confirmation paused: {e}"),
                 }
                 let error = result.as_ref().err().map(|e| e.to_string());
-                p.stats()
-                    .job_done("confirm_partials", error.as_deref().map_or(Ok(()), Err));
+                stats.job_done("confirm_partials", error.as_deref().map_or(Ok(()), Err));
                 tokio::time::sleep(confirm_every).await;
             }
         }
@@ -67,7 +70,7 @@ pub fn spawn(pool: &Pool) {
     // PlotNFTs move only in blocks: follow them at each new peak (and at least once a minute).
     let p = pool.clone();
     super::supervisor::spawn("PlotNFT tracking", move || {
-        let p = p.clone();
+        let (p, stats) = (p.clone(), stats.clone());
         async move {
             let mut peaks = p.chain().subscribe_peak();
             let mut misses = Misses::default();
@@ -77,8 +80,7 @@ pub fn spawn(pool: &Pool) {
                     tracing::warn!("PlotNFT tracking paused: {e}");
                 }
                 let error = result.as_ref().err().map(|e| e.to_string());
-                p.stats()
-                    .job_done("track_plotnfts", error.as_deref().map_or(Ok(()), Err));
+                stats.job_done("track_plotnfts", error.as_deref().map_or(Ok(()), Err));
                 let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
                 // Let a burst of peaks settle into one run.
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -91,7 +93,7 @@ pub fn spawn(pool: &Pool) {
 /// pooling to us, leaving (waiting room), or left. All current coins are looked up in one (chunked) query; a
 /// spend is acted on once it is `confirmation_depth` blocks deep. The height of the last complete run is kept
 /// in the database.
-pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), JobError> {
+pub async fn track_singletons(pool: &Handles, misses: &mut Misses) -> Result<(), JobError> {
     let peak = pool.chain().synced_peak()?;
     let farmers: Vec<FarmerRecord> = {
         let txn = pool.store().read()?;
@@ -145,7 +147,7 @@ pub async fn track_singletons(pool: &Pool, misses: &mut Misses) -> Result<(), Jo
 }
 
 async fn save(
-    pool: &Pool,
+    pool: &Handles,
     farmer: &FarmerRecord,
     membership: Membership,
     singleton: SingletonRecord,
@@ -177,7 +179,7 @@ async fn save(
 
 /// Decodes the spends from `record` (the farmer's current coin, spent) onwards, as far as they are buried.
 async fn follow(
-    pool: &Pool,
+    pool: &Handles,
     farmer: &FarmerRecord,
     mut record: CoinRecord,
     peak_height: u32,

@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod difficulty;
 pub mod farmers;
 pub mod guards;
+pub mod handles;
 pub mod jobs;
 pub mod login;
 pub mod partials;
@@ -30,6 +31,7 @@ use crate::config::Config;
 use crate::stats::Stats;
 use crate::store::Store;
 use difficulty::DifficultyPolicy;
+pub use handles::Handles;
 use tokens::TokenAuthority;
 use verifier::SignatureVerifier;
 
@@ -138,10 +140,8 @@ pub struct Pool {
 }
 
 struct Inner {
-    settings: PoolSettings,
-    constants: Arc<ConsensusConstants>,
-    store: Store,
-    chain: ChainClient,
+    /// What background work uses; the pool's own accessors read through it.
+    handles: Handles,
     tokens: TokenAuthority,
     sessions: TokenAuthority,
     verifier: SignatureVerifier,
@@ -154,9 +154,6 @@ struct Inner {
     unknown_sp: guards::Recent<Bytes32, u32>,
     /// Proofs recently checked, by hash of the proof and its signage point.
     proofs: guards::Recent<[u8; 32], guards::ProofSeen>,
-    /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
-    /// node calls reverted.
-    blocks: tokio::sync::Mutex<crate::chain::blocks::RecentBlocks>,
 }
 
 /// How long a negative answer from the chain is reused: about one block.
@@ -178,10 +175,7 @@ impl Pool {
             std::time::Duration::from_secs(settings.config.partials.time_limit_secs + 60);
         Self {
             inner: Arc::new(Inner {
-                settings,
-                constants,
-                store,
-                chain,
+                handles: Handles::new(store, chain, settings, constants),
                 tokens: TokenAuthority::new(token_key, lifetime),
                 sessions: TokenAuthority::for_purpose(
                     token_key,
@@ -194,25 +188,28 @@ impl Pool {
                 no_plotnft: guards::Recent::new(NEGATIVE_TTL),
                 unknown_sp: guards::Recent::new(NEGATIVE_TTL),
                 proofs: guards::Recent::new(proof_ttl),
-                blocks: tokio::sync::Mutex::default(),
             }),
         }
     }
 
+    /// The narrow view background work takes (store, chain client, settings, clock).
+    pub fn handles(&self) -> &Handles {
+        &self.inner.handles
+    }
     pub fn settings(&self) -> &PoolSettings {
-        &self.inner.settings
+        self.inner.handles.settings()
     }
     pub fn config(&self) -> &Config {
-        &self.inner.settings.config
+        self.inner.handles.config()
     }
     pub fn constants(&self) -> &ConsensusConstants {
-        &self.inner.constants
+        self.inner.handles.constants()
     }
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.handles.store()
     }
     pub fn chain(&self) -> &ChainClient {
-        &self.inner.chain
+        self.inner.handles.chain()
     }
     /// The status aggregates (pages, JSON, metrics read them; the pool logic reports into them).
     pub fn stats(&self) -> &Stats {
@@ -238,9 +235,6 @@ impl Pool {
     }
     pub(crate) fn proofs(&self) -> &guards::Recent<[u8; 32], guards::ProofSeen> {
         &self.inner.proofs
-    }
-    pub(crate) fn recent_blocks(&self) -> &tokio::sync::Mutex<crate::chain::blocks::RecentBlocks> {
-        &self.inner.blocks
     }
 }
 

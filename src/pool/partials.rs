@@ -240,7 +240,7 @@ impl Pool {
         };
         // The node's flag is only a hint (see `confirm`): the chain decides.
         if sp.reverted
-            && super::confirm::reverted_on_chain(self, &sp)
+            && super::confirm::reverted_on_chain(self.handles(), &sp)
                 .await
                 .unwrap_or(true)
         {

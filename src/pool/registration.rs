@@ -10,7 +10,7 @@ use crate::chia::plotnft::check_lineage;
 use crate::chia::puzzles::{PlotNftPuzzles, PlotNftState};
 use crate::store::SingletonRecord;
 
-use super::{Pool, PoolError};
+use super::{Handles, Pool, PoolError};
 
 /// Coins at a PlotNFT's puzzle hash whose lineage one registration checks (one node call each).
 const MAX_LINEAGE_CHECKS: usize = 3;
@@ -66,7 +66,7 @@ impl Pool {
         let mut genuine = Vec::new();
         let mut rejected = Vec::new();
         for record in candidates {
-            match self.lineage_ok(record, launcher_id).await {
+            match self.handles().lineage_ok(record, launcher_id).await {
                 Ok(()) => genuine.push(record),
                 Err(why) => rejected.push(why),
             }
@@ -99,6 +99,17 @@ impl Pool {
         }
     }
 
+    /// The puzzles of a member's PlotNFT as it pools to us.
+    pub fn member_puzzles(
+        &self,
+        launcher_id: Bytes32,
+        key: &PublicKey,
+    ) -> Result<PlotNftPuzzles, PoolError> {
+        self.handles().member_puzzles(launcher_id, key)
+    }
+}
+
+impl Handles {
     /// The coin is the launcher's singleton: its parent's spend is a singleton spend of this launcher.
     pub(crate) async fn lineage_ok(
         &self,
@@ -112,21 +123,5 @@ impl Pool {
             .await
             .map_err(|e| e.to_string())?;
         check_lineage(&record.coin, &parent_spend, launcher_id).map_err(|e| e.to_string())
-    }
-
-    /// The puzzles of a member's PlotNFT as it pools to us.
-    pub fn member_puzzles(
-        &self,
-        launcher_id: Bytes32,
-        key: &PublicKey,
-    ) -> Result<PlotNftPuzzles, PoolError> {
-        let s = self.settings();
-        PlotNftPuzzles::new(
-            launcher_id,
-            s.genesis_challenge,
-            *key,
-            Some(s.plotnft_pool.clone()),
-        )
-        .map_err(|e| PoolError::internal("building the member's PlotNFT puzzles failed", e))
     }
 }

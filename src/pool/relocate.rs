@@ -15,7 +15,7 @@ use crate::store::{FarmerRecord, Membership, SingletonRecord};
 
 use super::farmers::public_key;
 use super::jobs::JobError;
-use super::Pool;
+use super::Handles;
 
 /// Lookups in a row that must all miss before a member is taken to have left.
 const MISSES_BEFORE_LEFT: u32 = 3;
@@ -34,7 +34,7 @@ impl Misses {
 /// The member's current PlotNFT coin at our pooling or exiting puzzle hash, lineage-checked. `Ok(None)`: no
 /// change (yet).
 pub async fn relocate(
-    pool: &Pool,
+    pool: &Handles,
     farmer: &FarmerRecord,
     peak_height: u32,
     misses: &mut Misses,

@@ -12,7 +12,7 @@ use chia_protocol::Bytes32;
 use crate::chain::node::CoinQuery;
 use crate::chain::wallet::{Addition, TransactionInfo, TransactionRequest};
 use crate::chain::{ChainError, Service};
-use crate::pool::Pool;
+use crate::pool::Handles;
 use crate::store;
 use crate::store::payouts::{Batch, BatchState, SignedTx};
 
@@ -24,7 +24,7 @@ use super::payouts::PayoutRun;
 const STUCK_AFTER_BLOCKS: u32 = 20;
 
 /// Reads one batch as recorded now.
-fn current(pool: &Pool, id: u64, index: usize) -> Result<Option<Batch>, RewardsError> {
+fn current(pool: &Handles, id: u64, index: usize) -> Result<Option<Batch>, RewardsError> {
     let txn = pool.store().read()?;
     Ok(store::payouts::all(&txn)?
         .into_iter()
@@ -34,7 +34,7 @@ fn current(pool: &Pool, id: u64, index: usize) -> Result<Option<Batch>, RewardsE
 
 /// Moves one batch as far as it goes now.
 pub(super) async fn settle(
-    pool: &Pool,
+    pool: &Handles,
     id: u64,
     index: usize,
     stats: &mut PayoutRun,
@@ -165,7 +165,7 @@ pub(super) async fn settle(
 /// Has the wallet sign a planned batch and records the transaction; None when the wallet refused (the batch
 /// is then split so that the refused payee cannot hold up the others, or waits with a message).
 async fn sign(
-    pool: &Pool,
+    pool: &Handles,
     id: u64,
     index: usize,
     batch: &Batch,
@@ -240,7 +240,7 @@ async fn sign(
 }
 
 /// The inputs of every recorded payout transaction that is not confirmed yet.
-fn pending_inputs(pool: &Pool) -> Result<Vec<Bytes32>, RewardsError> {
+fn pending_inputs(pool: &Handles) -> Result<Vec<Bytes32>, RewardsError> {
     let txn = pool.store().read()?;
     let mut seen = HashSet::new();
     Ok(store::payouts::all(&txn)?
@@ -256,7 +256,7 @@ fn pending_inputs(pool: &Pool) -> Result<Vec<Bytes32>, RewardsError> {
 /// The wallet refused to build a batch: split it into one batch per payee, so that only the payee the wallet
 /// refuses waits; a single-payee batch waits with the wallet's reason.
 async fn refused(
-    pool: &Pool,
+    pool: &Handles,
     id: u64,
     index: usize,
     batch: &Batch,
@@ -300,7 +300,7 @@ async fn refused(
 }
 
 async fn note_waiting(
-    pool: &Pool,
+    pool: &Handles,
     id: u64,
     index: usize,
     note: String,
@@ -325,7 +325,7 @@ async fn note_waiting(
 /// stale writer cannot move a batch back or act on a replaced transaction. Going back to `Planned` is the one
 /// exception: it abandons `of`, proven dead.
 async fn record(
-    pool: &Pool,
+    pool: &Handles,
     id: u64,
     index: usize,
     of: Option<[u8; 32]>,

@@ -16,7 +16,7 @@ use chia_protocol::{Bytes32, Coin, CoinRecord};
 use crate::chain::node::CoinQuery;
 use crate::chia::forward::{build_forward_bundle, pool_reward_height};
 use crate::pool::farmers::public_key;
-use crate::pool::Pool;
+use crate::pool::Handles;
 use crate::store::rewards::{ForwardState, RewardRecord};
 use crate::store::{self, FarmerRecord, Membership};
 
@@ -38,7 +38,7 @@ pub struct ForwardRun {
 }
 
 /// Finds new rewards and moves every unfinished forward one step on.
-pub async fn run(pool: &Pool) -> Result<ForwardRun, RewardsError> {
+pub async fn run(pool: &Handles) -> Result<ForwardRun, RewardsError> {
     let mut stats = ForwardRun {
         found: discover(pool).await?,
         ..ForwardRun::default()
@@ -50,7 +50,7 @@ pub async fn run(pool: &Pool) -> Result<ForwardRun, RewardsError> {
 /// Scans members' RewardPuzzle hashes (pooling and leaving members: a leaving member's rewards are forwarded
 /// before it can take them) for pool reward coins buried `confirmation_depth` deep, spent ones included: a
 /// reward someone else already forwarded (or claimed) is recorded as found and judged by its spend.
-async fn discover(pool: &Pool) -> Result<usize, RewardsError> {
+async fn discover(pool: &Handles) -> Result<usize, RewardsError> {
     let peak = pool.chain().synced_peak()?;
     let depth = pool.config().payouts.confirmation_depth;
     let (members, from) = {
@@ -146,7 +146,7 @@ fn judge(
 }
 
 /// Judges every unsettled reward by the chain (spent how, or not spent), then (re)submits forwards.
-async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError> {
+async fn advance(pool: &Handles, stats: &mut ForwardRun) -> Result<(), RewardsError> {
     let peak = pool.chain().synced_peak()?;
     let (rewards, farmers) = {
         let txn = pool.store().read()?;
@@ -287,7 +287,7 @@ async fn advance(pool: &Pool, stats: &mut ForwardRun) -> Result<(), RewardsError
 
 /// Builds the forward from the PlotNFT's current coin and its last spend, and pushes it to the node.
 async fn submit(
-    pool: &Pool,
+    pool: &Handles,
     farmer: &FarmerRecord,
     reward: &RewardRecord,
 ) -> Result<[u8; 32], RewardsError> {
@@ -350,7 +350,7 @@ async fn submit(
 }
 
 async fn set_state(
-    pool: &Pool,
+    pool: &Handles,
     coin_id: [u8; 32],
     state: ForwardState,
     failed: bool,

@@ -4,12 +4,13 @@ mod batches;
 pub mod error;
 pub mod forwarding;
 pub mod ledger;
-pub mod payout;
 pub mod payouts;
+pub mod shares;
 
 use std::time::Duration;
 
-use crate::pool::Pool;
+use crate::pool::Handles;
+use crate::stats::Stats;
 
 pub use error::RewardsError;
 
@@ -28,15 +29,16 @@ pub(crate) fn crash_point(step: &str) {
 }
 
 /// Starts the reward jobs on the current tokio runtime: forwarding and payouts run at each new peak.
-pub fn spawn(pool: &Pool) {
-    let p = pool.clone();
+/// They take the pool's narrow handles and report to its figures; nothing else of the pool.
+pub fn spawn(handles: &Handles, stats: &Stats) {
+    let (p, stats) = (handles.clone(), stats.clone());
     crate::pool::supervisor::spawn("rewards", move || {
-        let p = p.clone();
-        async move { reward_loop(p).await }
+        let (p, stats) = (p.clone(), stats.clone());
+        async move { reward_loop(p, stats).await }
     });
 }
 
-async fn reward_loop(p: Pool) {
+async fn reward_loop(p: Handles, stats: Stats) {
     let mut peaks = p.chain().subscribe_peak();
     loop {
         let result = forwarding::run(&p).await;
@@ -48,8 +50,7 @@ async fn reward_loop(p: Pool) {
             Err(e) => tracing::warn!("reward forwarding paused: {e}"),
         }
         let error = result.as_ref().err().map(|e| e.to_string());
-        p.stats()
-            .job_done("forward_rewards", error.as_deref().map_or(Ok(()), Err));
+        stats.job_done("forward_rewards", error.as_deref().map_or(Ok(()), Err));
         let result = payouts::run(&p).await;
         match &result {
             Ok(run) if *run != payouts::PayoutRun::default() => tracing::info!(?run, "payouts"),
@@ -58,8 +59,7 @@ async fn reward_loop(p: Pool) {
             Err(e) => tracing::warn!("payouts paused: {e}"),
         }
         let error = result.as_ref().err().map(|e| e.to_string());
-        p.stats()
-            .job_done("payouts", error.as_deref().map_or(Ok(()), Err));
+        stats.job_done("payouts", error.as_deref().map_or(Ok(()), Err));
         let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

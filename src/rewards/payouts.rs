@@ -6,7 +6,7 @@
 //! then moves on by itself (`batches.rs`): one batch that cannot move never holds up the others, nor later
 //! payouts.
 
-use crate::pool::{unix_now, Pool};
+use crate::pool::Handles;
 use crate::store::payouts::{Batch, PayoutLine, PayoutRecord};
 use crate::store::{self, rewards::ForwardState};
 
@@ -14,7 +14,7 @@ use super::batches::settle;
 use super::crash_point;
 use super::error::RewardsError;
 use super::ledger::{self, Scope};
-use super::payout::{plan, Entitlement};
+use super::shares::{plan, Entitlement};
 
 /// How many recent payouts the chain side of the ledger check covers after each run.
 const CHECKED_PAYOUTS: usize = 10;
@@ -31,7 +31,7 @@ pub struct PayoutRun {
 
 /// Checks the ledger, moves every open payout on, plans a new one when the interval has passed, and checks
 /// the ledger again. A ledger mismatch stops everything here (payouts paused) with the difference named.
-pub async fn run(pool: &Pool) -> Result<PayoutRun, RewardsError> {
+pub async fn run(pool: &Handles) -> Result<PayoutRun, RewardsError> {
     let mut stats = PayoutRun::default();
     let payouts = {
         let txn = pool.store().read()?;
@@ -54,7 +54,7 @@ pub async fn run(pool: &Pool) -> Result<PayoutRun, RewardsError> {
         }
     }
     let last = payouts.last().map_or(0, |p| p.created_at);
-    if unix_now() >= last.saturating_add(pool.config().payouts.interval_secs) {
+    if pool.now() >= last.saturating_add(pool.config().payouts.interval_secs) {
         let peak = pool.chain().synced_peak()?;
         stats.planned = plan_payout(pool, peak.height).await?;
         if stats.planned.is_some() {
@@ -67,7 +67,7 @@ pub async fn run(pool: &Pool) -> Result<PayoutRun, RewardsError> {
 }
 
 /// Writes the next payout; None when there is nothing to pay.
-async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, RewardsError> {
+async fn plan_payout(pool: &Handles, peak_height: u32) -> Result<Option<u64>, RewardsError> {
     let c = pool.config();
     let depth = c.payouts.confirmation_depth;
     let (fee_bp, minimum, per_batch) = (
@@ -78,6 +78,7 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Rewar
     // Validated at startup; an unreadable value here keeps the fee in the wallet rather than guessing.
     let fee_to = c.fee_puzzle_hash().ok().flatten().map(|ph| ph.to_bytes());
     let name = c.pool.name.clone();
+    let now = pool.now();
     let planned = pool
         .store()
         .write(move |txn| {
@@ -124,7 +125,7 @@ async fn plan_payout(pool: &Pool, peak_height: u32) -> Result<Option<u64>, Rewar
             }
             let record = PayoutRecord {
                 id,
-                created_at: unix_now(),
+                created_at: now,
                 rewards: p.rewards,
                 fee: p.fee,
                 fee_puzzle_hash: fee_to.filter(|_| p.fee > 0),

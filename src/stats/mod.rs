@@ -256,17 +256,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub fn spawn(pool: &Pool) {
     let every = Duration::from_secs(pool.config().status.refresh_secs.max(1));
     let p = pool.clone();
-    tokio::spawn(async move {
-        loop {
-            let result = p.stats().refresh(&p).await;
-            if let Err(e) = &result {
-                tracing::warn!("status refresh failed: {e}");
-            }
-            p.stats().job_done(
-                "status_refresh",
-                result.as_ref().map(|_| ()).map_err(String::as_str),
-            );
-            tokio::time::sleep(every).await;
-        }
+    // Under the supervisor: a panic while building the snapshot restarts the job instead of freezing the pages.
+    crate::pool::supervisor::spawn("status refresh", move || {
+        let p = p.clone();
+        async move { refresh_loop(p, every).await }
     });
+}
+
+async fn refresh_loop(p: Pool, every: Duration) {
+    loop {
+        let result = p.stats().refresh(&p).await;
+        if let Err(e) = &result {
+            tracing::warn!("status refresh failed: {e}");
+        }
+        p.stats().job_done(
+            "status_refresh",
+            result.as_ref().map(|_| ()).map_err(String::as_str),
+        );
+        tokio::time::sleep(every).await;
+    }
 }
