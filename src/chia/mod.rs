@@ -12,5 +12,6 @@ pub mod proofs;
 pub mod puzzles;
 pub mod reveals;
 pub mod signatures;
+pub mod singleton;
 pub mod v1;
 pub mod wire;

@@ -16,7 +16,8 @@ use chia_puzzles::{
 use chia_traits::Streamable;
 use clvm_utils::{curry_tree_hash, tree_hash_atom, TreeHash};
 
-use crate::chia::puzzles::{int_atom, singleton_puzzle_hash_of};
+use crate::chia::puzzles::int_atom;
+use crate::chia::singleton::singleton_puzzle_hash_of;
 
 /// `PoolSingletonState` of `pool_wallet_info.py`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
