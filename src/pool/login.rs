@@ -7,11 +7,13 @@
 //! target_puzzle_hash, n))`. A link is fresh while `|n − now's n| ≤ authentication_token_timeout`, the window
 //! chia's own `validate_authentication_token` allows.
 
+use std::num::NonZeroU8;
+
 use chia_bls::{verify, Signature};
 use chia_protocol::Bytes32;
 
-use crate::chia::messages::{AuthenticationPayloadV1, Message};
 use crate::chia::signatures::auth_signing_public_key;
+use crate::chia::v1::messages::{authentication_payload_hash, authentication_token};
 use crate::chia::wire::{decode_hex, decode_hex_array};
 
 use super::farmers::public_key;
@@ -79,9 +81,12 @@ impl LoginLink {
     }
 }
 
-/// chia's `get_current_authentication_token`.
+/// chia's `get_current_authentication_token` (the v1 token), with a timeout of 0 taken as 1.
 pub fn current_authentication_token(unix_secs: u64, timeout_minutes: u8) -> u64 {
-    (unix_secs / 60) / u64::from(timeout_minutes.max(1))
+    authentication_token(
+        unix_secs,
+        NonZeroU8::new(timeout_minutes).unwrap_or(NonZeroU8::MIN),
+    )
 }
 
 impl Pool {
@@ -92,13 +97,12 @@ impl Pool {
             .map_err(|e| LoginError::Internal(e.message))?
             .ok_or_else(|| LoginError::UnknownFarmer(hex::encode(link.launcher_id)))?;
         let key = public_key(&farmer).map_err(|e| LoginError::Internal(e.message))?;
-        let message = AuthenticationPayloadV1 {
-            method_name: "get_login".into(),
-            launcher_id: link.launcher_id,
-            target_puzzle_hash: self.settings().plotnft_pool.pool_puzzle_hash,
-            authentication_token: link.authentication_token,
-        }
-        .get_hash();
+        let message = authentication_payload_hash(
+            "get_login",
+            link.launcher_id,
+            self.settings().plotnft_pool.pool_puzzle_hash,
+            link.authentication_token,
+        );
         if !verify(&link.signature, &auth_signing_public_key(&key), message) {
             return Err(LoginError::BadSignature);
         }
