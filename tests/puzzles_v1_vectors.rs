@@ -3,62 +3,17 @@
 
 mod common;
 
-use chia_pool::chia::v1::lineage::{SingletonV1, V1LineageError};
 use chia_pool::chia::v1::puzzles::*;
 use chia_pool::chia::v1::spends::{launcher_info, solution_to_pool_state, V1SpendError};
-use chia_protocol::{Bytes32, Coin, CoinSpend, Program};
+use chia_protocol::{Bytes32, Coin, Program};
 use chia_puzzles::{
     P2_SINGLETON_OR_DELAYED_PUZHASH_HASH, POOL_MEMBER_INNERPUZ_HASH,
     POOL_WAITINGROOM_INNERPUZ_HASH, SINGLETON_LAUNCHER_HASH, SINGLETON_TOP_LAYER_HASH,
     SINGLETON_TOP_LAYER_V1_1_HASH,
 };
+use common::plotnft_v1::*;
 use common::*;
 use serde_json::Value;
-
-fn plotnft(v: &Value) -> PlotNftV1 {
-    let inputs = &v["inputs"];
-    PlotNftV1 {
-        launcher_id: bytes32(&inputs["launcher_id"]),
-        genesis_challenge: bytes32(&inputs["genesis_challenge"]),
-        delay_time: inputs["delay_time"].as_u64().unwrap(),
-        delay_puzzle_hash: bytes32(&inputs["delay_puzzle_hash"]),
-    }
-}
-
-/// Parses a vector's `PoolState` from its bytes and checks every field and the round trip.
-fn pool_state(entry: &Value) -> PoolState {
-    let bytes = hex_bytes(&entry["bytes"]);
-    let state = PoolState::from_bytes(&bytes).unwrap();
-    assert_eq!(state.to_bytes(), bytes);
-    assert_eq!(u64::from(state.version), entry["version"].as_u64().unwrap());
-    assert_eq!(u64::from(state.state), entry["state"].as_u64().unwrap());
-    assert_eq!(
-        state.target_puzzle_hash,
-        bytes32(&entry["target_puzzle_hash"])
-    );
-    assert_eq!(state.owner_pubkey, public_key(&entry["owner_pubkey"]));
-    assert_eq!(state.pool_url.as_deref(), entry["pool_url"].as_str());
-    assert_eq!(
-        u64::from(state.relative_lock_height),
-        entry["relative_lock_height"].as_u64().unwrap()
-    );
-    state
-}
-
-fn coin_spend(entry: &Value) -> CoinSpend {
-    let coin = &entry["coin"];
-    let spend = CoinSpend::new(
-        Coin::new(
-            bytes32(&coin["parent_coin_info"]),
-            bytes32(&coin["puzzle_hash"]),
-            coin["amount"].as_u64().unwrap(),
-        ),
-        Program::from(hex_bytes(&entry["puzzle_reveal"])),
-        Program::from(hex_bytes(&entry["solution"])),
-    );
-    assert_eq!(spend.coin.coin_id(), bytes32(&coin["coin_id"]));
-    spend
-}
 
 #[test]
 fn v1_uses_singleton_top_layer_v1_0() {
@@ -268,109 +223,4 @@ fn garbled_spends_are_typed_errors() {
             "{solution:?}"
         );
     }
-}
-
-#[test]
-fn the_singleton_is_followed_from_its_launcher() {
-    let v = vector("puzzles_v1.json");
-    let nft = plotnft(&v);
-    let genesis = nft.genesis_challenge;
-    let target = bytes32(&v["inputs"]["pool_target_puzzle_hash"]);
-    let lock = u32::try_from(v["inputs"]["relative_lock_height"].as_u64().unwrap()).unwrap();
-    let spends: Vec<CoinSpend> = v["lineage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| coin_spend(&e["coin_spend"]))
-        .collect();
-    let child = |i: usize| bytes32(&v["lineage"][i]["singleton_child"]["coin_id"]);
-
-    let joined = SingletonV1::from_launcher_spend(&spends[0], genesis).unwrap();
-    assert_eq!(joined.plotnft, nft);
-    assert_eq!(joined.coin.coin_id(), child(0));
-    assert!(joined.is_farming_to(target, lock));
-    assert!(!joined.is_farming_to(target, lock + 1));
-    assert!(!joined.is_farming_to(Bytes32::new([9; 32]), lock));
-
-    let absorbed = joined.next(&spends[1]).unwrap();
-    assert_eq!(absorbed.coin.coin_id(), child(1));
-    assert_eq!(absorbed.pool_state, joined.pool_state);
-    // The p2_singleton spend of the absorb is not a singleton spend.
-    assert_eq!(
-        absorbed.next(&spends[2]),
-        Err(V1LineageError::NotTheSingleton)
-    );
-
-    let leaving = absorbed.next(&spends[3]).unwrap();
-    assert_eq!(leaving.coin.coin_id(), child(3));
-    assert_eq!(
-        leaving.pool_state.singleton_state(),
-        Some(PoolSingletonState::LeavingPool)
-    );
-    assert!(!leaving.is_farming_to(target, lock));
-
-    let absorbed_leaving = leaving.next(&spends[4]).unwrap();
-    assert_eq!(absorbed_leaving.coin.coin_id(), child(4));
-    assert_eq!(absorbed_leaving.pool_state, leaving.pool_state);
-
-    let self_pooling = leaving.next(&spends[5]).unwrap();
-    assert_eq!(self_pooling.coin.coin_id(), child(5));
-    assert_eq!(
-        self_pooling.pool_state.singleton_state(),
-        Some(PoolSingletonState::SelfPooling)
-    );
-
-    // A spend of another coin does not continue this lineage.
-    assert_eq!(
-        joined.next(&spends[3]),
-        Err(V1LineageError::NotTheSingleton)
-    );
-}
-
-#[test]
-fn a_travel_naming_another_state_than_it_creates_is_refused() {
-    let v = vector("puzzles_v1.json");
-    let nft = plotnft(&v);
-    let lineage = v["lineage"].as_array().unwrap();
-    let launcher = coin_spend(&lineage[0]["coin_spend"]);
-    let joined = SingletonV1::from_launcher_spend(&launcher, nft.genesis_challenge).unwrap();
-    let absorbed = joined.next(&coin_spend(&lineage[1]["coin_spend"])).unwrap();
-    // The member puzzle goes to the waiting room it committed to; a solution that names another lock
-    // height (the last four bytes of the PoolState) still creates that waiting room.
-    let mut travel = coin_spend(&lineage[3]["coin_spend"]);
-    let state_hex = lineage[3]["solution_to_pool_state"]["bytes"]
-        .as_str()
-        .unwrap();
-    let forged_hex = format!("{}00000065", &state_hex[..state_hex.len() - 8]);
-    let solution = hex::encode(travel.solution.as_slice()).replace(state_hex, &forged_hex);
-    assert_ne!(solution, hex::encode(travel.solution.as_slice()));
-    travel.solution = Program::from(hex::decode(solution).unwrap());
-    assert_eq!(absorbed.next(&travel), Err(V1LineageError::StateMismatch));
-
-    // A launcher whose extra data names another state than the singleton it creates.
-    let mut forged_launcher = launcher.clone();
-    let farming_hex = v["states"]["farming_to_pool"]["pool_state"]["bytes"]
-        .as_str()
-        .unwrap();
-    let forged = format!("{}00000065", &farming_hex[..farming_hex.len() - 8]);
-    let solution = hex::encode(launcher.solution.as_slice()).replace(farming_hex, &forged);
-    forged_launcher.solution = Program::from(hex::decode(solution).unwrap());
-    assert_eq!(
-        SingletonV1::from_launcher_spend(&forged_launcher, nft.genesis_challenge),
-        Err(V1LineageError::StateMismatch)
-    );
-
-    // A reveal that is not the spent coin's puzzle.
-    let mut wrong_reveal = coin_spend(&lineage[1]["coin_spend"]);
-    wrong_reveal.puzzle_reveal = launcher.puzzle_reveal.clone();
-    assert_eq!(
-        absorbed.next(&wrong_reveal),
-        Err(V1LineageError::NotTheSingleton)
-    );
-    let mut wrong_reveal = coin_spend(&lineage[1]["coin_spend"]);
-    wrong_reveal.puzzle_reveal = launcher.puzzle_reveal.clone();
-    assert_eq!(
-        joined.next(&wrong_reveal),
-        Err(V1LineageError::RevealMismatch)
-    );
 }

@@ -111,7 +111,16 @@ pub fn serialize(a: &Allocator, node: NodePtr) -> Result<Vec<u8>, PuzzleError> {
 
 /// `(SINGLETON_TOP_LAYER_V1_1_HASH . (launcher_id . SINGLETON_LAUNCHER_HASH))`.
 pub fn singleton_struct(a: &mut Allocator, launcher_id: Bytes32) -> Result<NodePtr, PuzzleError> {
-    let mod_hash = atom(a, &SINGLETON_TOP_LAYER_V1_1_HASH)?;
+    singleton_struct_of(a, SINGLETON_TOP_LAYER_V1_1_HASH, launcher_id)
+}
+
+/// The singleton struct of the top layer whose hash is `top_layer` (v1.0 for PlotNFT v1).
+pub fn singleton_struct_of(
+    a: &mut Allocator,
+    top_layer: [u8; 32],
+    launcher_id: Bytes32,
+) -> Result<NodePtr, PuzzleError> {
+    let mod_hash = atom(a, &top_layer)?;
     let launcher = atom(a, &launcher_id)?;
     let launcher_hash = atom(a, &SINGLETON_LAUNCHER_HASH)?;
     let rest = a.new_pair(launcher, launcher_hash).map_err(clvm_err)?;

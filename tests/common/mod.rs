@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+pub mod plotnft_v1;
+
 /// Loads `tests/vectors/<name>` (copies of the golden vectors produced with chia-blockchain 2.7.5).
 pub fn vector(name: &str) -> Value {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -38,6 +38,23 @@ pub struct SingletonV1 {
     pub coin: Coin,
     pub plotnft: PlotNftV1,
     pub pool_state: PoolState,
+    /// What a spend of `coin` must prove about its parent.
+    pub lineage_proof: LineageProofV1,
+}
+
+/// The singleton top layer's proof of parentage: `(launcher_parent launcher_amount)` for the eve coin,
+/// `(parent_parent parent_inner_puzzle_hash parent_amount)` after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineageProofV1 {
+    Eve {
+        launcher_parent: Bytes32,
+        launcher_amount: u64,
+    },
+    Lineage {
+        parent_parent: Bytes32,
+        parent_inner_puzzle_hash: Bytes32,
+        parent_amount: u64,
+    },
 }
 
 impl SingletonV1 {
@@ -59,6 +76,10 @@ impl SingletonV1 {
             coin: child,
             plotnft,
             pool_state: info.pool_state,
+            lineage_proof: LineageProofV1::Eve {
+                launcher_parent: spend.coin.parent_coin_info,
+                launcher_amount: spend.coin.amount,
+            },
         })
     }
 
@@ -76,6 +97,11 @@ impl SingletonV1 {
         Ok(Self {
             coin: child,
             plotnft: self.plotnft.clone(),
+            lineage_proof: LineageProofV1::Lineage {
+                parent_parent: spend.coin.parent_coin_info,
+                parent_inner_puzzle_hash: self.plotnft.inner_puzzle_hash(&self.pool_state),
+                parent_amount: spend.coin.amount,
+            },
             pool_state: state,
         })
     }
