@@ -3,6 +3,7 @@
 
 mod common;
 
+use chia_pool::chia::conditions::{spend_conditions, CREATE_COIN};
 use chia_pool::chia::v1::absorb::{absorb_spends, AbsorbError};
 use chia_pool::chia::v1::lineage::{SingletonV1, V1LineageError};
 use chia_pool::chia::v1::puzzles::PoolSingletonState;
@@ -131,6 +132,17 @@ fn absorbs_are_chias_byte_for_byte() {
     let built = absorb_spends(&joined, &reward).unwrap();
     assert_eq!(built[0], spends[1], "singleton spend");
     assert_eq!(built[1], spends[2], "p2_singleton spend");
+    // Running it pays the whole reward to the pool's target puzzle hash.
+    let target = bytes32(&v["inputs"]["pool_target_puzzle_hash"]);
+    let mut pays = hex::encode([0xa0]) + &hex::encode(target);
+    pays.push_str(&hex::encode(int_atom_bytes(reward.amount)));
+    let created: Vec<String> = spend_conditions(&built[0])
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.opcode == CREATE_COIN)
+        .map(|c| c.args[..2].iter().map(hex::encode).collect())
+        .collect();
+    assert!(created.contains(&pays), "{created:?}");
     // From the waiting room, a later coin (a full lineage proof), ten blocks later.
     let leaving = joined.next(&spends[1]).unwrap().next(&spends[3]).unwrap();
     let height = v["absorb"]["height"].as_u64().unwrap() + 10;
@@ -161,4 +173,19 @@ fn absorbs_are_chias_byte_for_byte() {
         absorb_spends(&leaving, &not_reward),
         Err(AbsorbError::NotAPoolReward)
     );
+}
+
+/// A serialized CLVM integer atom (`Program.to(n)`) for amounts of 0x80..2^56.
+fn int_atom_bytes(n: u64) -> Vec<u8> {
+    let mut digits: Vec<u8> = n
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|&b| b == 0)
+        .collect();
+    if digits[0] & 0x80 != 0 {
+        digits.insert(0, 0);
+    }
+    let mut out = vec![0x80 | u8::try_from(digits.len()).unwrap()];
+    out.extend(digits);
+    out
 }
