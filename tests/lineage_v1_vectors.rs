@@ -7,7 +7,7 @@ use chia_pool::chia::conditions::{spend_conditions, CREATE_COIN};
 use chia_pool::chia::v1::absorb::{absorb_spends, AbsorbError};
 use chia_pool::chia::v1::lineage::{SingletonV1, V1LineageError};
 use chia_pool::chia::v1::puzzles::PoolSingletonState;
-use chia_protocol::{Bytes32, Coin, CoinSpend, Program};
+use chia_protocol::{Bytes32, Coin, Program};
 use common::plotnft_v1::*;
 use common::*;
 
@@ -18,12 +18,7 @@ fn the_singleton_is_followed_from_its_launcher() {
     let genesis = nft.genesis_challenge;
     let target = bytes32(&v["inputs"]["pool_target_puzzle_hash"]);
     let lock = u32::try_from(v["inputs"]["relative_lock_height"].as_u64().unwrap()).unwrap();
-    let spends: Vec<CoinSpend> = v["lineage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| coin_spend(&e["coin_spend"]))
-        .collect();
+    let spends = lineage_spends(&v);
     let child = |i: usize| bytes32(&v["lineage"][i]["singleton_child"]["coin_id"]);
 
     let joined = SingletonV1::from_launcher_spend(&spends[0], genesis).unwrap();
@@ -120,12 +115,7 @@ fn a_travel_naming_another_state_than_it_creates_is_refused() {
 fn absorbs_are_chias_byte_for_byte() {
     let v = vector("puzzles_v1.json");
     let nft = plotnft(&v);
-    let spends: Vec<CoinSpend> = v["lineage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| coin_spend(&e["coin_spend"]))
-        .collect();
+    let spends = lineage_spends(&v);
     let joined = SingletonV1::from_launcher_spend(&spends[0], nft.genesis_challenge).unwrap();
     // From the pool-member puzzle (eve coin): both spends as 2.7.5 builds them.
     let reward = spends[2].coin;

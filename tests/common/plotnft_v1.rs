@@ -50,3 +50,13 @@ pub fn coin_spend(entry: &Value) -> CoinSpend {
     assert_eq!(spend.coin.coin_id(), bytes32(&coin["coin_id"]));
     spend
 }
+
+/// Every coin spend of the vector's lineage, in order.
+pub fn lineage_spends(v: &Value) -> Vec<CoinSpend> {
+    v["lineage"]
+        .as_array()
+        .expect("lineage array")
+        .iter()
+        .map(|e| coin_spend(&e["coin_spend"]))
+        .collect()
+}
