@@ -1,4 +1,6 @@
 //! The caches that keep the node off the partial path: peak poller, signage points, end of slots.
+//!
+//! Longer than 400 lines on purpose: one file per cache family keeps their shared fake-node helpers in one place.
 
 mod support;
 

@@ -2,6 +2,8 @@
 //! within their deadlines, one address holding many connections cannot lock others out, a request flood on
 //! kept-alive connections is budgeted, chunked bodies are read within the limit, and a farmer is served all
 //! the while.
+//!
+//! Longer than 400 lines on purpose: each attack is a short test over the same raw-socket helpers.
 
 mod common;
 mod support;

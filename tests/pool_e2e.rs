@@ -1,6 +1,8 @@
 //! End to end: the real `chia-pool` binary against the fake node and wallet over mutual TLS, spoken to over
 //! HTTP as a chia-blockchain 2.7.5 farmer does: pool_info, auth, registration, updates, partials, bad
 //! requests, and a kill -9 and restart with every record intact.
+//!
+//! Longer than 400 lines on purpose: one shared pool process walks the whole farmer conversation in order.
 
 mod common;
 mod support;

@@ -1,6 +1,8 @@
 //! The real binary stays up, or stops clearly: concurrent registrations of one launcher, a clean stop under
 //! load that loses no accepted partial, a backup taken under load, empty and damaged database files, and a
 //! disk that refuses writes (RLIMIT_FSIZE lowered on the running process) answered, healed, or ended.
+//!
+//! Longer than 400 lines on purpose: each failure scenario is a test over the same process and fault helpers.
 
 // Signals and resource limits: Unix (the fault test: Linux).
 #![cfg(unix)]

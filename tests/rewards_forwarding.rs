@@ -5,6 +5,8 @@
 //! spent any other way, both judged again after reorgs; a forward pushed by someone else before the scan
 //! counts once; dust and non-coinbase coins are ignored; crashes at random steps of forwarding (before the
 //! node calls, after them before their record, after the record) never forward a reward twice.
+//!
+//! Longer than 400 lines on purpose: each forwarding case is a test over the same chain-building helpers.
 
 mod common;
 mod support;

@@ -2,6 +2,8 @@
 //! chain proves it dead, its payees paid once by a new one, while an unprovable one waits with a message and
 //! the others go on; members sharing an address get one output; the fee sent to a fee address; a payee the
 //! wallet refuses holds up nobody else; a tampered record pauses payouts with the difference named.
+//!
+//! Longer than 400 lines on purpose: one scenario per case on one shared setup.
 
 mod support;
 

@@ -47,6 +47,14 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     /// Applies `change` to the live value (or `fresh` when there is none) and returns it; the entry keeps
     /// the time it was first written, so a window does not slide while it is being counted.
     pub fn update(&self, key: K, fresh: V, change: impl FnOnce(&mut V)) -> V {
+        self.update_with(key, fresh, |v| {
+            change(v);
+            v.clone()
+        })
+    }
+
+    /// As `update`, returning what `change` returns.
+    pub fn update_with<R>(&self, key: K, fresh: V, change: impl FnOnce(&mut V) -> R) -> R {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         Self::make_room(&mut map, self.ttl);
         let ttl = self.ttl;
@@ -56,8 +64,7 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         if entry.0.elapsed() >= ttl {
             *entry = (Instant::now(), fresh);
         }
-        change(&mut entry.1);
-        entry.1.clone()
+        change(&mut entry.1)
     }
 
     fn make_room(map: &mut HashMap<K, (Instant, V)>, ttl: Duration) {
@@ -65,6 +72,43 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
             map.retain(|_, (at, _)| at.elapsed() < ttl);
             if map.len() >= MAX_ENTRIES {
                 map.clear();
+            }
+        }
+    }
+}
+
+/// One launcher's node lookups of signage points the pool had not cached, over a window of about a block.
+///
+/// A fresh signage point is unknown to the cache until its first partial asks, and a farmer with many plots
+/// sends several proofs for it at once: those share one (single-flight) node call and must all get through.
+/// What is bounded is the number of *distinct* unknown points a launcher makes the node look up, in flight or
+/// not found, which is what random `sp_hash` values would cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpLookups {
+    in_flight: Vec<[u8; 32]>,
+    not_found: u32,
+}
+
+impl SpLookups {
+    /// May this launcher look up `sp_hash` now? Joining a lookup already in flight is always allowed.
+    pub fn admit(&mut self, sp_hash: [u8; 32], limit: u32) -> bool {
+        if self.in_flight.contains(&sp_hash) {
+            return true;
+        }
+        let used = self.not_found.saturating_add(self.in_flight.len() as u32);
+        if used >= limit {
+            return false;
+        }
+        self.in_flight.push(sp_hash);
+        true
+    }
+
+    /// The lookup of `sp_hash` ended; a point the node did not have keeps using up the allowance.
+    pub fn finish(&mut self, sp_hash: [u8; 32], found: bool) {
+        if let Some(at) = self.in_flight.iter().position(|h| *h == sp_hash) {
+            self.in_flight.swap_remove(at);
+            if !found {
+                self.not_found = self.not_found.saturating_add(1);
             }
         }
     }
@@ -185,6 +229,45 @@ pub fn busy() -> PoolError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_proofs_for_one_fresh_signage_point_all_get_through() {
+        let mut s = SpLookups::default();
+        let fresh = [7; 32];
+        for _ in 0..20 {
+            assert!(
+                s.admit(fresh, 3),
+                "proofs of one signage point share its lookup"
+            );
+        }
+        s.finish(fresh, true);
+        assert_eq!(s, SpLookups::default(), "a found point costs nothing");
+    }
+
+    #[test]
+    fn distinct_unknown_signage_points_are_bounded() {
+        let mut s = SpLookups::default();
+        assert!(s.admit([1; 32], 3));
+        assert!(s.admit([2; 32], 3));
+        assert!(s.admit([3; 32], 3));
+        assert!(
+            !s.admit([4; 32], 3),
+            "a fourth distinct point while three are in flight"
+        );
+        s.finish([1; 32], true);
+        assert!(s.admit([4; 32], 3), "a found point frees its place");
+        s.finish([2; 32], false);
+        s.finish([3; 32], false);
+        s.finish([4; 32], false);
+        assert!(
+            !s.admit([5; 32], 3),
+            "three points the node did not have use up the window"
+        );
+        assert!(
+            !s.admit([2; 32], 3),
+            "a point not found is not looked up again in the window"
+        );
+    }
 
     #[test]
     fn entries_expire_and_windows_count() {

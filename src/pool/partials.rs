@@ -16,7 +16,7 @@ use super::{unix_now_ms, Pool, PoolError};
 
 /// How many recent partials a farmer record keeps for the difficulty controller.
 const RECENT_PARTIALS_KEPT: usize = 64;
-/// Node lookups of unknown signage points one launcher gets per window (about a block).
+/// Distinct unknown signage points one launcher may have the node look up per window (about a block).
 const UNKNOWN_SP_LOOKUPS: u32 = 3;
 
 impl Pool {
@@ -223,16 +223,21 @@ impl Pool {
         let sp = match cache.cached(sp_hash, eos) {
             Some(sp) => sp,
             None => {
-                // Counted before the lookup, so that concurrent requests cannot all slip through.
-                let tries = self.unknown_sp().update(launcher_id, 0, |n| *n += 1);
-                if tries > UNKNOWN_SP_LOOKUPS {
+                // Admitted before the lookup, so that concurrent requests for new points cannot all slip
+                // through; proofs for the same point share its lookup (see `SpLookups`).
+                let key = sp_hash.to_bytes();
+                let admitted =
+                    self.unknown_sp()
+                        .update_with(launcher_id, Default::default(), |s| {
+                            s.admit(key, UNKNOWN_SP_LOOKUPS)
+                        });
+                if !admitted {
                     return Err(not_found());
                 }
                 let found = cache.lookup(sp_hash, eos).await;
-                if matches!(found, Ok(Some(_))) {
-                    self.unknown_sp()
-                        .update(launcher_id, 0, |n| *n = n.saturating_sub(1));
-                }
+                let known = matches!(found, Ok(Some(_)));
+                self.unknown_sp()
+                    .update_with(launcher_id, Default::default(), |s| s.finish(key, known));
                 found
                     .map_err(PoolError::node_unavailable)?
                     .ok_or_else(not_found)?

@@ -101,6 +101,8 @@ pub struct NodeState {
     pub pending_slots: Vec<(Bytes32, Bytes32)>,
     /// Each `get_blockchain_state` answer waits this long first (other endpoints are not held up).
     pub blockchain_state_delay: Option<std::time::Duration>,
+    /// Each signage point or end-of-slot lookup waits this long first, so that requests overlap.
+    pub signage_point_delay: Option<std::time::Duration>,
 }
 
 pub fn now_secs() -> f64 {
@@ -144,6 +146,7 @@ impl NodeState {
             slot_rc: Bytes32::default(),
             pending_slots: Vec::new(),
             blockchain_state_delay: None,
+            signage_point_delay: None,
         };
         state.current_challenge = state.fresh();
         state.slot_rc = state.fresh();
@@ -650,9 +653,14 @@ pub struct NodeHandler(pub Arc<Mutex<NodeState>>);
 impl Handler for NodeHandler {
     fn handle(&self, endpoint: &str, body: &Value) -> Option<Result<Value, RpcFailure>> {
         // A slow `get_blockchain_state` (as a busy node's) delays only itself.
-        let delay = self.0.lock().ok()?.blockchain_state_delay;
-        if let (Some(delay), "get_blockchain_state") = (delay, endpoint) {
-            std::thread::sleep(delay);
+        let (state_delay, sp_delay) = {
+            let node = self.0.lock().ok()?;
+            (node.blockchain_state_delay, node.signage_point_delay)
+        };
+        match (endpoint, state_delay, sp_delay) {
+            ("get_blockchain_state", Some(delay), _) => std::thread::sleep(delay),
+            ("get_recent_signage_point_or_eos", _, Some(delay)) => std::thread::sleep(delay),
+            _ => {}
         }
         self.0.lock().ok()?.handle(endpoint, body)
     }
