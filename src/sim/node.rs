@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use chia_pool::chain::json::{
+use crate::chain::json::{
     challenge_chain_sub_slot_to_json, coin_record_to_json, coin_spend_to_json,
     spend_bundle_from_json, vdf_info_to_json,
 };
-use chia_pool::chia::constants::ConsensusConstants;
-use chia_pool::chia::wire::decode_hex_array;
+use crate::chia::constants::ConsensusConstants;
+use crate::chia::wire::decode_hex_array;
 use chia_protocol::{
     Bytes100, Bytes32, ChallengeChainSubSlot, ClassgroupElement, Coin, CoinRecord, CoinSpend,
     Program, SpendBundle, VDFInfo,

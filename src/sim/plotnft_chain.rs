@@ -1,14 +1,14 @@
 //! Puts a member's PlotNFT on the fake node: a singleton coin of the launcher (the parent, spent) and its odd
 //! child at the PlotNFT's puzzle hash in the wanted state, as the pool's registration check expects.
 
+use crate::chia::puzzles::{PlotNftPuzzles, PlotNftState, PoolConfig};
+use crate::chia::reveals::{serialize, singleton_puzzle};
 use chia_bls::PublicKey;
-use chia_pool::chia::puzzles::{PlotNftPuzzles, PlotNftState, PoolConfig};
-use chia_pool::chia::reveals::{serialize, singleton_puzzle};
 use chia_protocol::{Bytes32, Coin, CoinRecord, Program};
 use clvm_utils::tree_hash;
 use clvmr::{Allocator, NodePtr};
 
-use super::NodeState;
+use super::node::NodeState;
 
 /// Creates the PlotNFT coin of `launcher_id` in `state` (pooling to `pool` unless `state` says otherwise)
 /// at the current peak height, returning it.
