@@ -3,9 +3,14 @@
 //! farmer HTTP API), never through the pool's own modules.
 
 pub mod certs;
+pub mod demo;
+pub mod fleet;
+pub mod landing;
 pub mod node;
 pub mod node_2_7_5;
 pub mod plotnft_chain;
 pub mod plots;
 pub mod server;
+pub mod store_file;
 pub mod wallet;
+pub mod world;

@@ -152,6 +152,15 @@ impl NodeState {
         state
     }
 
+    /// How many unique hashes were made (saved with the chain so that a restored one makes new ones).
+    pub fn counter(&self) -> u64 {
+        self.counter
+    }
+
+    pub fn set_counter(&mut self, counter: u64) {
+        self.counter = counter;
+    }
+
     /// A new unique hash.
     pub fn fresh(&mut self) -> Bytes32 {
         self.counter += 1;

@@ -1,7 +1,7 @@
 //! Real v2 plots made in the test with chia-pos2 (k = 18, testnet parameters) and a harvester that finds their
 //! proofs for a signage point, as the farmer's harvester does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::chia::constants::ConsensusConstants;
@@ -52,8 +52,24 @@ fn template(
 }
 
 impl TestPlot {
-    /// A k=18 strength-2 plot whose pool contract is `contract` (a member's RewardPuzzle hash).
+    /// A k=18 strength-2 plot whose pool contract is `contract` (a member's RewardPuzzle hash), made in a
+    /// temporary directory once per process.
     pub fn create(contract: Bytes32, plot_index: u16) -> Self {
+        let dir = std::env::temp_dir().join(format!("chia-pool-plots-{}", std::process::id()));
+        let mut made = MADE.lock().expect("plot list");
+        let known = made
+            .iter()
+            .find(|(c, i, _)| *c == contract && *i == plot_index)
+            .map(|(_, _, path)| path.clone());
+        let plot = Self::create_in(&dir, contract, plot_index).expect("create v2 plot");
+        if known.is_none() {
+            made.push((contract, plot_index, plot.path.clone()));
+        }
+        plot
+    }
+
+    /// The plot in `dir`, made there if it is not there yet (written aside, then renamed into place).
+    pub fn create_in(dir: &Path, contract: Bytes32, plot_index: u16) -> Result<Self, String> {
         let strength = 2;
         let meta_group = 0;
         let mut seed = [0u8; 32];
@@ -64,43 +80,34 @@ impl TestPlot {
         let plot_id = proofs::plot_id(&template(
             plot_pk, contract, strength, plot_index, meta_group,
         ))
-        .expect("plot id");
-        let mut made = MADE.lock().expect("plot list");
-        let path = match made
-            .iter()
-            .find(|(c, i, _)| *c == contract && *i == plot_index)
-        {
-            Some((_, _, path)) => path.clone(),
-            None => {
-                let dir =
-                    std::env::temp_dir().join(format!("chia-pool-plots-{}", std::process::id()));
-                std::fs::create_dir_all(&dir).expect("plot dir");
-                let path = dir.join(format!(
-                    "{}-{plot_index}.plot2",
-                    hex::encode(&contract[..8])
-                ));
-                // The memo holds what a farmer needs to sign: pool contract, farmer key, plot key.
-                let mut memo = Vec::with_capacity(112);
-                memo.extend_from_slice(contract.as_ref());
-                memo.extend_from_slice(&plot_pk.to_bytes());
-                memo.extend_from_slice(&plot_sk.to_bytes());
-                chia_pos2::create_v2_plot(
-                    &path,
-                    K,
-                    strength,
-                    &plot_id.to_bytes(),
-                    plot_index,
-                    meta_group,
-                    &memo,
-                    true,
-                )
-                .expect("create v2 plot");
-                made.push((contract, plot_index, path.clone()));
-                path
-            }
-        };
-        let prover = Prover::new(&path).expect("open plot");
-        Self {
+        .ok_or("no plot id")?;
+        let path = dir.join(format!(
+            "{}-{plot_index}.plot2",
+            hex::encode(&contract[..8])
+        ));
+        if !path.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            let partial = path.with_extension("tmp");
+            // The memo holds what a farmer needs to sign: pool contract, farmer key, plot key.
+            let mut memo = Vec::with_capacity(112);
+            memo.extend_from_slice(contract.as_ref());
+            memo.extend_from_slice(&plot_pk.to_bytes());
+            memo.extend_from_slice(&plot_sk.to_bytes());
+            chia_pos2::create_v2_plot(
+                &partial,
+                K,
+                strength,
+                &plot_id.to_bytes(),
+                plot_index,
+                meta_group,
+                &memo,
+                true,
+            )
+            .map_err(|e| format!("{e:?}"))?;
+            std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
+        }
+        let prover = Prover::new(&path).map_err(|e| format!("{e:?}"))?;
+        Ok(Self {
             path,
             plot_id,
             plot_sk,
@@ -109,7 +116,7 @@ impl TestPlot {
             plot_index,
             meta_group,
             prover,
-        }
+        })
     }
 
     pub fn plot_pk(&self) -> PublicKey {

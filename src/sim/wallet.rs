@@ -58,6 +58,15 @@ impl WalletState {
         }
     }
 
+    /// How many unique hashes were made (saved with the wallet so that a restored one makes new ones).
+    pub fn counter(&self) -> u64 {
+        self.counter
+    }
+
+    pub fn set_counter(&mut self, counter: u64) {
+        self.counter = counter;
+    }
+
     fn fresh(&mut self) -> Bytes32 {
         self.counter += 1;
         Bytes32::new(
