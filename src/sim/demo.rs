@@ -72,22 +72,13 @@ impl Demo {
         let clock = tokio::spawn(Arc::clone(&world).run_clock(speed, stop_signal()));
         let fleet = Arc::new(Fleet::new(self.farmers, &base_url, pool, None));
         let farming = {
-            let (fleet, world, stop) = (Arc::clone(&fleet), Arc::clone(&world), stop_signal());
+            let (fleet, world) = (Arc::clone(&fleet), Arc::clone(&world));
+            let stop = stop_signal();
             tokio::spawn(async move {
-                wait_for_pool(&base_url).await;
-                let joining = {
-                    let (fleet, world) = (Arc::clone(&fleet), Arc::clone(&world));
-                    tokio::task::spawn_blocking(move || fleet.join_all(&world))
-                };
-                match joining.await {
-                    Ok(Ok(())) => tracing::info!(
-                        farmers = fleet.farmers.len(),
-                        "the simulated farmers joined the pool"
-                    ),
-                    Ok(Err(e)) => tracing::warn!("a simulated farmer could not join: {e}"),
-                    Err(e) => tracing::warn!("joining stopped: {e}"),
+                tokio::select! {
+                    _ = farm(fleet, world, base_url) => {}
+                    _ = stop => {}
                 }
-                fleet.run(world, stop).await;
             })
         };
         let saver = {
@@ -114,12 +105,33 @@ impl Demo {
     }
 }
 
+/// Joins the fleet to the pool once it answers, then farms (until the task is dropped).
+async fn farm(fleet: Arc<Fleet>, world: Arc<World>, base_url: String) {
+    wait_for_pool(&base_url).await;
+    let joining = {
+        let (fleet, world) = (Arc::clone(&fleet), Arc::clone(&world));
+        tokio::task::spawn_blocking(move || fleet.join_all(&world))
+    };
+    match joining.await {
+        Ok(Ok(())) => tracing::info!(
+            farmers = fleet.farmers.len(),
+            "the simulated farmers joined the pool"
+        ),
+        Ok(Err(e)) => tracing::warn!("a simulated farmer could not join: {e}"),
+        Err(e) => tracing::warn!("joining stopped: {e}"),
+    }
+    fleet.run(world, std::future::pending()).await;
+}
+
 /// Makes (or opens) every farmer's plots, showing progress on stderr.
 fn make_farmers(plot_dir: &Path, farmers: u32) -> Result<Vec<SimFarmer>, DemoError> {
     let total: u32 = (0..farmers).map(|i| u32::from(plots_of(i))).sum();
     let done = AtomicU32::new(0);
     let fresh = !plot_dir.exists();
     let progress = || {
+        if !fresh {
+            return;
+        }
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
         let width = 30;
         let filled = (n * width / total.max(1)) as usize;
@@ -137,7 +149,9 @@ fn make_farmers(plot_dir: &Path, farmers: u32) -> Result<Vec<SimFarmer>, DemoErr
     let out = (0..farmers)
         .map(|i| SimFarmer::open(i, plot_dir, &progress).map_err(DemoError::from))
         .collect::<Result<Vec<_>, _>>();
-    eprintln!();
+    if fresh {
+        eprintln!();
+    }
     out
 }
 
