@@ -151,7 +151,7 @@ struct Inner {
     /// refused at: reused until the next block.
     no_plotnft: guards::Recent<(Bytes32, [u8; 48]), (u32, PoolError)>,
     /// Signage points a launcher asked for that the node did not know, counted per launcher.
-    unknown_sp: guards::Recent<Bytes32, u32>,
+    unknown_sp: guards::Recent<Bytes32, Vec<Bytes32>>,
     /// Proofs recently checked, by hash of the proof and its signage point.
     proofs: guards::Recent<[u8; 32], guards::ProofSeen>,
     /// The main chain's recent block records, shared by confirmation and by partials whose signage point the
@@ -233,7 +233,7 @@ impl Pool {
     pub(crate) fn no_plotnft(&self) -> &guards::Recent<(Bytes32, [u8; 48]), (u32, PoolError)> {
         &self.inner.no_plotnft
     }
-    pub(crate) fn unknown_sp(&self) -> &guards::Recent<Bytes32, u32> {
+    pub(crate) fn unknown_sp(&self) -> &guards::Recent<Bytes32, Vec<Bytes32>> {
         &self.inner.unknown_sp
     }
     pub(crate) fn proofs(&self) -> &guards::Recent<[u8; 32], guards::ProofSeen> {

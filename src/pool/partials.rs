@@ -1,6 +1,6 @@
 //! POST /partial: the whole validation of pool-protocol §8.2, in order, then a durable record before the answer.
 
-use chia_protocol::ProofOfSpace;
+use chia_protocol::{Bytes32, ProofOfSpace};
 
 use crate::chain::signage::SpInfo;
 use crate::chia::messages::{PoolErrorCode, PostPartialRequest, PostPartialResponse};
@@ -16,8 +16,24 @@ use super::{unix_now_ms, Pool, PoolError};
 
 /// How many recent partials a farmer record keeps for the difficulty controller.
 const RECENT_PARTIALS_KEPT: usize = 64;
-/// Node lookups of unknown signage points one launcher gets per window (about a block).
-const UNKNOWN_SP_LOOKUPS: u32 = 3;
+/// Distinct unknown signage points one launcher may have looked up (in flight or not found) per window
+/// (about a block).
+const UNKNOWN_SP_LOOKUPS: usize = 3;
+
+/// Whether a launcher that already has `pending` (signage points it named that are being looked up or were
+/// not found) may have `sp_hash` looked up; records it when so. Concurrent partials naming one signage point
+/// share one node lookup (the cache is single-flight), so they count once: a farmer whose plots all answer a
+/// new signage point is not refused.
+fn admit_lookup(pending: &mut Vec<Bytes32>, sp_hash: Bytes32) -> bool {
+    if pending.contains(&sp_hash) {
+        return true;
+    }
+    if pending.len() >= UNKNOWN_SP_LOOKUPS {
+        return false;
+    }
+    pending.push(sp_hash);
+    true
+}
 
 impl Pool {
     pub async fn post_partial(
@@ -223,15 +239,22 @@ impl Pool {
         let sp = match cache.cached(sp_hash, eos) {
             Some(sp) => sp,
             None => {
-                // Counted before the lookup, so that concurrent requests cannot all slip through.
-                let tries = self.unknown_sp().update(launcher_id, 0, |n| *n += 1);
-                if tries > UNKNOWN_SP_LOOKUPS {
+                // Counted before the lookup, so that concurrent requests naming many signage points cannot
+                // all slip through; requests naming one share its lookup.
+                let mut admitted = false;
+                self.unknown_sp()
+                    .update(launcher_id, Vec::new(), |pending| {
+                        admitted = admit_lookup(pending, sp_hash)
+                    });
+                if !admitted {
                     return Err(not_found());
                 }
                 let found = cache.lookup(sp_hash, eos).await;
                 if matches!(found, Ok(Some(_))) {
                     self.unknown_sp()
-                        .update(launcher_id, 0, |n| *n = n.saturating_sub(1));
+                        .update(launcher_id, Vec::new(), |pending| {
+                            pending.retain(|h| *h != sp_hash)
+                        });
                 }
                 found
                     .map_err(PoolError::node_unavailable)?
@@ -264,5 +287,33 @@ fn check_membership(membership: Membership) -> Result<(), PoolError> {
             PoolErrorCode::InvalidSingleton,
             "this PlotNFT no longer pools with this pool: partials are not credited; POST /v2/farmer after rejoining",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_partials_for_one_unknown_signage_point_share_its_lookup() {
+        let mut pending = Vec::new();
+        let sp = Bytes32::new([1; 32]);
+        // A farmer with ten plots answering one new signage point: all ten go to the (one) lookup.
+        for _ in 0..10 {
+            assert!(admit_lookup(&mut pending, sp));
+        }
+        assert_eq!(pending, vec![sp]);
+    }
+
+    #[test]
+    fn a_launcher_naming_many_unknown_signage_points_is_cut_off() {
+        let mut pending = Vec::new();
+        for i in 0..UNKNOWN_SP_LOOKUPS as u8 {
+            assert!(admit_lookup(&mut pending, Bytes32::new([i; 32])));
+        }
+        assert!(!admit_lookup(&mut pending, Bytes32::new([0xee; 32])));
+        // The ones already counted still share their lookups (or their cached "not found").
+        assert!(admit_lookup(&mut pending, Bytes32::new([0; 32])));
+        assert_eq!(pending.len(), UNKNOWN_SP_LOOKUPS);
     }
 }
