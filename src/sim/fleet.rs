@@ -52,6 +52,8 @@ pub struct FleetStats {
     pub accepted: AtomicU64,
     pub refused: AtomicU64,
     pub failed: AtomicU64,
+    /// Refused partials by the pool's error code.
+    pub refused_by_code: Mutex<std::collections::BTreeMap<u64, u64>>,
     /// Latency of each accepted partial, in microseconds.
     pub latencies_us: Mutex<Vec<u64>>,
 }
@@ -358,6 +360,13 @@ impl Fleet {
                 None => {
                     tracing::debug!(farmer, "partial refused: {v}");
                     self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    *self
+                        .stats
+                        .refused_by_code
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(v["error_code"].as_u64().unwrap_or(0))
+                        .or_default() += 1;
                     false
                 }
             },

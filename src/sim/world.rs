@@ -64,6 +64,8 @@ pub struct World {
     finders: Mutex<VecDeque<Bytes32>>,
     /// Slot challenges, newest last (the last three are kept).
     challenges: Mutex<Vec<Bytes32>>,
+    /// Index of the latest signage point in its sub-slot, and signage points so far.
+    position: Mutex<(u8, u64)>,
     rng: Mutex<u64>,
 }
 
@@ -74,6 +76,15 @@ impl World {
         root_dir: &Path,
         saved: Option<(NodeState, WalletState)>,
     ) -> Result<Arc<Self>, WorldError> {
+        Self::start_with(root_dir, saved, &Value::Null).await
+    }
+
+    /// `start` with more constants overridden (e.g. a plot filter of 0 bits for load tests).
+    pub async fn start_with(
+        root_dir: &Path,
+        saved: Option<(NodeState, WalletState)>,
+        overrides: &Value,
+    ) -> Result<Arc<Self>, WorldError> {
         let root = ChiaRoot::open_or_create(root_dir);
         let (mut node, wallet) = match saved {
             Some(s) => s,
@@ -83,10 +94,11 @@ impl World {
                 (node, wallet)
             }
         };
-        let overrides: Value = serde_json::from_str(SMALL_PLOT_OVERRIDES)
+        let defaults: Value = serde_json::from_str(SMALL_PLOT_OVERRIDES)
             .map_err(|e| WorldError::Constants(e.to_string()))?;
-        if let Some(map) = overrides.as_object() {
-            for (k, v) in map {
+        let extra = overrides.as_object().into_iter().flatten();
+        if let Some(map) = defaults.as_object() {
+            for (k, v) in map.iter().chain(extra) {
                 node.constants[k] = v.clone();
             }
         }
@@ -125,6 +137,7 @@ impl World {
             signage_points,
             finders: Mutex::new(VecDeque::new()),
             challenges: Mutex::new(challenges),
+            position: Mutex::new((0, 0)),
             rng: Mutex::new(seed | 1),
         }))
     }
@@ -175,25 +188,37 @@ impl World {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
-        let mut index: u8 = 0;
-        let mut sps: u64 = 0;
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
                 _ = &mut stop => return,
             }
-            index = (index + 1) % SPS_PER_SLOT;
-            if index == 0 {
-                self.end_slot();
-                continue;
-            }
-            sps += 1;
-            let sp = self.signage_point(index);
-            let _ = self.signage_points.send(sp);
-            if sps % SPS_PER_BLOCK == 0 {
-                self.block();
+            if let Some(sp) = self.tick() {
+                let _ = self.signage_points.send(sp);
             }
         }
+    }
+
+    /// One step of the clock: the next signage point (returned), or the end of the sub-slot after the 63rd;
+    /// every second signage point is followed by a block.
+    pub fn tick(&self) -> Option<SignagePoint> {
+        let (index, sps) = {
+            let mut p = self.position.lock().unwrap_or_else(|e| e.into_inner());
+            p.0 = (p.0 + 1) % SPS_PER_SLOT;
+            if p.0 != 0 {
+                p.1 += 1;
+            }
+            *p
+        };
+        if index == 0 {
+            self.end_slot();
+            return None;
+        }
+        let sp = self.signage_point(index);
+        if sps % SPS_PER_BLOCK == 0 {
+            self.block();
+        }
+        Some(sp)
     }
 
     fn end_slot(&self) {
