@@ -16,6 +16,7 @@ struct Demo {
 
 fn start(dir: &Path, log: &str) -> Demo {
     let stderr = std::fs::File::create(dir.with_extension(log)).expect("log file");
+    // A relative --dir, as a user types it.
     let mut child = Command::new(env!("CARGO_BIN_EXE_chia-pool"))
         .args([
             "demo",
@@ -27,7 +28,8 @@ fn start(dir: &Path, log: &str) -> Demo {
             "0",
             "--dir",
         ])
-        .arg(dir)
+        .arg(dir.file_name().expect("dir name"))
+        .current_dir(dir.parent().expect("parent"))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(stderr)

@@ -25,7 +25,7 @@ pub struct DemoOptions {
 /// Relative lock height of the simulated farmers' PlotNFTs (the pool's config says the same).
 const LOCK_HEIGHT: u32 = 100;
 
-pub fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
+pub fn demo(mut opts: DemoOptions) -> anyhow::Result<ExitCode> {
     super::serve::init_logging("info");
     if !(opts.speed > 0.0 && opts.speed.is_finite()) {
         bail!("--speed must be a positive number");
@@ -34,6 +34,9 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         store::create_private_dir(&opts.dir)
             .with_context(|| format!("creating {}", opts.dir.display()))?;
     }
+    // pool.toml's relative paths are read relative to pool.toml itself: write absolute ones.
+    opts.dir = std::path::absolute(&opts.dir)
+        .with_context(|| format!("resolving {}", opts.dir.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("pool")
