@@ -26,8 +26,9 @@ const SPS_PER_SLOT: u8 = 64;
 const SPS_PER_BLOCK: u64 = 2;
 /// Pool reward of a block (7/8 of 2 XCH), in mojos.
 pub const POOL_REWARD_MOJOS: u64 = 1_750_000_000_000;
-/// Share of the blocks the simulated pool wins (the rest go to the rest of the simulated network).
-const POOL_SHARE: f64 = 0.02;
+/// Share of the blocks the simulated pool wins (the rest go to the rest of the simulated network): a big
+/// pool, so that a demo at the default speed shows a block within a minute or two.
+const POOL_SHARE: f64 = 0.05;
 
 /// Constants of small (k = 18) v2 plots on a mainnet-like chain, as chia-blockchain's tests set them.
 const SMALL_PLOT_OVERRIDES: &str = r#"{"DIFFICULTY_CONSTANT_FACTOR": 33554432, "HARD_FORK2_HEIGHT": 0,
