@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod pool;
 pub mod rewards;
 pub mod shutdown;
+pub mod sim;
 pub mod stats;
 pub mod store;
 pub mod tls;

@@ -35,6 +35,21 @@ enum Command {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
     },
+    /// See the pool work without a chia node: a simulated chain and farmer fleet beside the real pool, on
+    /// 127.0.0.1, with its status page. Plots and state are kept in --dir for the next run.
+    Demo {
+        #[arg(long, default_value = "chia-pool-demo")]
+        dir: PathBuf,
+        /// Simulated farmers (each with 1 to 3 k=18 plots).
+        #[arg(long, default_value_t = 6)]
+        farmers: u32,
+        /// How many times faster than mainnet the simulated chain runs.
+        #[arg(long, default_value_t = 10.0)]
+        speed: f64,
+        /// Port of the farmer API and status page (0 = any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// Show members' points, reward coins and their forwarding, and a dry run of the next payout.
     Rewards {
         #[arg(long, default_value = "pool.toml")]
@@ -78,6 +93,17 @@ fn main() -> ExitCode {
             new_key,
         } => chia_pool::cli::init(&dir, force, new_key),
         Command::Serve { config } => chia_pool::cli::serve(&config),
+        Command::Demo {
+            dir,
+            farmers,
+            speed,
+            port,
+        } => chia_pool::cli::demo(chia_pool::cli::DemoOptions {
+            dir,
+            farmers,
+            speed,
+            port,
+        }),
         Command::Check { db: Some(db), .. } => chia_pool::cli::check_db(&db),
         Command::Check { config, db: None } => chia_pool::cli::check(&config),
         Command::Backup { config, db, to } => chia_pool::cli::backup(&config, db.as_deref(), &to),

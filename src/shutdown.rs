@@ -28,8 +28,14 @@ pub fn failure() -> Option<String> {
     FAILURE.lock().ok().and_then(|f| f.clone())
 }
 
-/// Turns SIGINT/Ctrl-C and SIGTERM into `request`, from now on. Call once, early, inside the runtime.
+/// Turns SIGINT/Ctrl-C and SIGTERM into `request`, from now on. Call early, inside the runtime; later calls
+/// do nothing.
 pub fn listen_for_signals() {
+    // `demo` listens before the world starts and `run` again: one listener is enough.
+    static LISTENING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if LISTENING.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     tokio::spawn(async {
         signal().await;
         tracing::info!("stop signal received");

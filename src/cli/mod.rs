@@ -1,6 +1,7 @@
 //! The commands behind `chia-pool`: the program's edge, where errors become messages (anyhow) and exit codes.
 
 mod database;
+mod demo;
 mod https;
 mod partials;
 mod preflight;
@@ -18,6 +19,7 @@ use crate::pool::tokens;
 use crate::store;
 
 pub use database::{backup, check_db};
+pub use demo::{demo, DemoOptions};
 pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;

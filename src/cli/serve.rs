@@ -45,7 +45,7 @@ pub fn serve(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging(level: &str) {
+pub(super) fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -58,7 +58,8 @@ fn init_logging(level: &str) {
         .try_init();
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+/// Everything `serve` runs, until a stop is requested; `demo` runs exactly this too.
+pub(super) async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "chia-pool starting");
     crate::shutdown::listen_for_signals();
     // Everything that can be checked without the node is checked before waiting for it.

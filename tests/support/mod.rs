@@ -30,18 +30,17 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod browser;
-pub mod certs;
 pub mod chia_python;
-pub mod fake_node;
-pub mod fake_wallet;
 pub mod farmer;
-pub mod node_2_7_5;
 pub mod payout_seed;
 pub mod pebble;
-pub mod plotnft_chain;
 pub mod plots;
 pub mod pool_process;
-pub mod server;
+
+// The fake chain is the product's simulated world (src/sim), shared with `chia-pool demo`.
+pub use chia_pool::sim::node as fake_node;
+pub use chia_pool::sim::wallet as fake_wallet;
+pub use chia_pool::sim::{certs, node_2_7_5, plotnft_chain, server};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

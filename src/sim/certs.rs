@@ -17,6 +17,8 @@ pub struct ChiaRoot {
     pub ca_cert_pem: String,
     pub daemon_cert_pem: String,
     pub daemon_key_pem: String,
+    /// A temporary root is removed on drop; a root opened in a chosen directory stays.
+    temporary: bool,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -34,7 +36,32 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 impl ChiaRoot {
+    /// A fresh temporary root.
     pub fn create() -> Self {
+        Self::generate(temp_dir("root"), true)
+    }
+
+    /// The root in `dir`, made there the first time (a CA and daemon certificate), kept afterwards.
+    pub fn open_or_create(dir: &Path) -> Self {
+        let ssl = dir.join("config/ssl");
+        let read = |p: &str| std::fs::read_to_string(ssl.join(p)).ok();
+        if let (Some(ca), Some(cert), Some(key)) = (
+            read("ca/private_ca.crt"),
+            read("daemon/private_daemon.crt"),
+            read("daemon/private_daemon.key"),
+        ) {
+            return Self {
+                path: dir.to_path_buf(),
+                ca_cert_pem: ca,
+                daemon_cert_pem: cert,
+                daemon_key_pem: key,
+                temporary: false,
+            };
+        }
+        Self::generate(dir.to_path_buf(), false)
+    }
+
+    fn generate(path: PathBuf, temporary: bool) -> Self {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -64,10 +91,11 @@ impl ChiaRoot {
             .expect("leaf certificate");
 
         let root = Self {
-            path: temp_dir("root"),
+            path,
             ca_cert_pem: ca_cert.pem(),
             daemon_cert_pem: leaf_cert.pem(),
             daemon_key_pem: leaf_key.serialize_pem(),
+            temporary,
         };
         let ssl = root.path.join("config/ssl");
         write(&ssl.join("ca/private_ca.crt"), &root.ca_cert_pem);
@@ -130,6 +158,8 @@ fn write(path: &Path, text: &str) {
 
 impl Drop for ChiaRoot {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::fake_node::{now_secs, FakeBlock, FakeEndOfSlot, FakeSignagePoint, NodeState};
+use super::node::{now_secs, FakeBlock, FakeEndOfSlot, FakeSignagePoint, NodeState};
 
 /// `NUM_SP_INTERVALS_EXTRA` (3 on every network).
 const EXTRA: u64 = 3;

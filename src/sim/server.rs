@@ -71,6 +71,10 @@ struct Shared {
     mode: Mutex<Mode>,
     delay: Mutex<Duration>,
     log: Mutex<Vec<Recorded>>,
+    /// The log keeps this many newest requests.
+    log_cap: std::sync::atomic::AtomicUsize,
+    /// Requests answered since the start (the log may have dropped some).
+    served: std::sync::atomic::AtomicU64,
 }
 
 /// One fake RPC server on 127.0.0.1. `stop().await` closes the port and every open connection; `restart`
@@ -99,6 +103,8 @@ impl FakeServer {
                 mode: Mutex::new(Mode::Normal),
                 delay: Mutex::new(Duration::ZERO),
                 log: Mutex::new(Vec::new()),
+                log_cap: std::sync::atomic::AtomicUsize::new(usize::MAX),
+                served: std::sync::atomic::AtomicU64::new(0),
             }),
             running: Mutex::new(None),
         };
@@ -156,6 +162,20 @@ impl FakeServer {
 
     pub fn total_requests(&self) -> usize {
         self.shared.log.lock().expect("log").len()
+    }
+
+    /// Keeps only the newest `cap` requests in the log (a long-running simulation).
+    pub fn set_log_cap(&self, cap: usize) {
+        self.shared
+            .log_cap
+            .store(cap.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Requests received since the start, including those the log no longer holds.
+    pub fn requests_served(&self) -> u64 {
+        self.shared
+            .served
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn clear_log(&self) {
@@ -248,11 +268,22 @@ async fn answer(
             ))
         }
     };
-    shared.log.lock().expect("log").push(Recorded {
-        endpoint: endpoint.clone(),
-        body_len: bytes.len(),
-        body: body.clone(),
-    });
+    shared
+        .served
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    {
+        let mut log = shared.log.lock().expect("log");
+        let cap = shared.log_cap.load(std::sync::atomic::Ordering::Relaxed);
+        if log.len() >= cap {
+            let excess = log.len() + 1 - cap;
+            log.drain(..excess);
+        }
+        log.push(Recorded {
+            endpoint: endpoint.clone(),
+            body_len: bytes.len(),
+            body: body.clone(),
+        });
+    }
     let delay = *shared.delay.lock().expect("delay");
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

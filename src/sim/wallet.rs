@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chia_pool::chain::json::{coin_to_json, spend_bundle_from_json};
+use crate::chain::json::{coin_to_json, spend_bundle_from_json};
 use chia_protocol::{Bytes32, Coin};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::fake_node::parse32;
+use super::node::parse32;
 use super::server::{Handler, RpcFailure};
 
 pub struct WalletState {
@@ -48,7 +48,7 @@ impl WalletState {
             spendable: 10_000_000_000_000,
             genesis_challenge,
             network_name: "mainnet".into(),
-            address: chia_pool::chia::address::encode_puzzle_hash(&Bytes32::new([0x77; 32]), "xch"),
+            address: crate::chia::address::encode_puzzle_hash(&Bytes32::new([0x77; 32]), "xch"),
             transactions: BTreeMap::new(),
             broadcast: Vec::new(),
             signed: Vec::new(),
@@ -56,6 +56,15 @@ impl WalletState {
             push_error: None,
             counter: 0,
         }
+    }
+
+    /// How many unique hashes were made (saved with the wallet so that a restored one makes new ones).
+    pub fn counter(&self) -> u64 {
+        self.counter
+    }
+
+    pub fn set_counter(&mut self, counter: u64) {
+        self.counter = counter;
     }
 
     fn fresh(&mut self) -> Bytes32 {

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use chia_pool::chain::json::{
+use crate::chain::json::{
     challenge_chain_sub_slot_to_json, coin_record_to_json, coin_spend_to_json,
     spend_bundle_from_json, vdf_info_to_json,
 };
-use chia_pool::chia::constants::ConsensusConstants;
-use chia_pool::chia::wire::decode_hex_array;
+use crate::chia::constants::ConsensusConstants;
+use crate::chia::wire::decode_hex_array;
 use chia_protocol::{
     Bytes100, Bytes32, ChallengeChainSubSlot, ClassgroupElement, Coin, CoinRecord, CoinSpend,
     Program, SpendBundle, VDFInfo,
@@ -153,6 +153,15 @@ impl NodeState {
         state.current_rc = state.slot_rc;
         state.push_block(true, None);
         state
+    }
+
+    /// How many unique hashes were made (saved with the chain so that a restored one makes new ones).
+    pub fn counter(&self) -> u64 {
+        self.counter
+    }
+
+    pub fn set_counter(&mut self, counter: u64) {
+        self.counter = counter;
     }
 
     /// A new unique hash.
