@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod platform;
 pub mod pool;
 pub mod rewards;
 pub mod shutdown;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "chia-pool",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("CHIA_POOL_COMMIT"), ")"),
     about = "A Chia pool server for the v2 pooling protocol (PlotNFT v2)"
 )]
 struct Cli {
@@ -82,6 +82,13 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Run as the Windows service (started by the service manager; the .msi registers it).
+    #[cfg(windows)]
+    Service {
+        /// Default: %ProgramData%\chia-pool\pool.toml.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -109,6 +116,8 @@ fn main() -> ExitCode {
         Command::Backup { config, db, to } => chia_pool::cli::backup(&config, db.as_deref(), &to),
         Command::Rewards { config, verify } => chia_pool::cli::rewards(&config, verify),
         Command::Partials { config } => chia_pool::cli::partials(&config),
+        #[cfg(windows)]
+        Command::Service { config } => chia_pool::cli::service(config.as_deref()),
     };
     match result {
         Ok(code) => code,

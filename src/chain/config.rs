@@ -87,11 +87,7 @@ impl ChainConfig {
         if let Some(root) = std::env::var_os("CHIA_ROOT") {
             return PathBuf::from(root);
         }
-        let home = std::env::var_os("HOME")
-            .or_else(|| std::env::var_os("USERPROFILE"))
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        home.join(".chia").join("mainnet")
+        crate::platform::home_dir().join(".chia").join("mainnet")
     }
 
     pub fn ca_cert_path(&self) -> PathBuf {

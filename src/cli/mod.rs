@@ -7,6 +7,8 @@ mod partials;
 mod preflight;
 mod rewards;
 mod serve;
+#[cfg(windows)]
+mod service;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ pub use demo::{demo, DemoOptions};
 pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;
+#[cfg(windows)]
+pub use service::service;
 
 /// The commented configuration `init` writes (every key with its default).
 pub const POOL_TOML_EXAMPLE: &str = include_str!("../../pool.toml.example");
@@ -50,8 +54,9 @@ pub fn init(dir: &Path, force: bool, new_key: bool) -> anyhow::Result<ExitCode> 
         println!("kept the existing token key {}", key_path.display());
     } else {
         println!(
-            "wrote a new token key {} (readable by you only)",
-            key_path.display()
+            "wrote a new token key {} ({})",
+            key_path.display(),
+            crate::platform::protection_description()
         );
     }
     println!(

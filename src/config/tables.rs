@@ -92,10 +92,7 @@ impl ChiaConfig {
 }
 
 fn home_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
+    crate::platform::home_dir()
 }
 
 /// `~/x` → `$HOME/x`, as chia writes its paths.

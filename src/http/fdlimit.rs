@@ -6,24 +6,10 @@
 /// connections, log files, the listener.
 const RESERVED: u64 = 128;
 
-/// Raises the soft open-file limit as far as the hard limit allows; the limit now in force, if known.
-#[cfg(unix)]
+/// Raises the soft open-file limit as far as the hard limit allows; the limit now in force, if known
+/// (Windows has no per-process descriptor limit of this kind for sockets).
 pub fn raise_open_file_limit() -> Option<u64> {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => Some(limit),
-        Err(e) => {
-            tracing::warn!("cannot raise the open-file limit: {e}");
-            rlimit::getrlimit(rlimit::Resource::NOFILE)
-                .ok()
-                .map(|(soft, _)| soft)
-        }
-    }
-}
-
-/// Windows has no per-process descriptor limit of this kind for sockets.
-#[cfg(not(unix))]
-pub fn raise_open_file_limit() -> Option<u64> {
-    None
+    crate::platform::raise_open_file_limit()
 }
 
 /// `configured` connections, lowered to what `open_files` descriptors can hold (with a warning).

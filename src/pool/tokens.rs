@@ -129,15 +129,12 @@ pub fn create_key_file(path: &Path, replace: bool) -> Result<(), TokenKeyError> 
         path: display.clone(),
         source,
     };
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::platform::private_file_options();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     use std::io::Write;
     let mut file = options.open(path).map_err(write_err)?;
+    // Before the key goes in: a replaced file keeps its old permissions, and Windows sets the ACL by path.
+    crate::platform::make_private(path).map_err(write_err)?;
     file.write_all(format!("{}\n", hex::encode(key)).as_bytes())
         .map_err(write_err)?;
     Ok(())
@@ -150,18 +147,14 @@ pub fn load_key_file(path: &Path) -> Result<[u8; 32], TokenKeyError> {
         path: display.clone(),
         source,
     })?;
-    #[cfg(unix)]
+    if let Some(mode) = std::fs::metadata(path)
+        .ok()
+        .and_then(|meta| crate::platform::shared_mode(&meta))
     {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(TokenKeyError::Permissions {
-                    path: display,
-                    mode,
-                });
-            }
-        }
+        return Err(TokenKeyError::Permissions {
+            path: display,
+            mode,
+        });
     }
     let bytes = hex::decode(text.trim()).map_err(|_| TokenKeyError::Format {
         path: display.clone(),

@@ -197,7 +197,9 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    builder.create(dir)?;
+    // On Windows the mode above does not exist: an owner-only ACL that what is created inside inherits.
+    crate::platform::make_private_dir(dir)
 }
 
 #[cfg(test)]
