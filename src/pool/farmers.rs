@@ -326,7 +326,7 @@ impl Pool {
         Ok(farmer)
     }
 
-    fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
+    pub(crate) fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
         let min = self.config().pool.min_difficulty;
         let max = self.config().pool.max_difficulty;
         match suggested {

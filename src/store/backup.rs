@@ -31,9 +31,10 @@ pub struct Summary {
 
 /// Every table of the schema; a file with another table is refused rather than copied in part.
 /// A table added to the schema must be added here and to `copy_all` (the test below fails until it is).
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "meta",
     "farmers",
+    "farmers_v1",
     "payout_changes",
     "partials",
     "partials_by_proof",
@@ -254,7 +255,7 @@ fn read_all(txn: &ReadTransaction) -> Result<Summary, StoreError> {
             "schema version {version:?} is not {SCHEMA_VERSION}"
         )));
     }
-    let farmers = farmers::all(txn)?.len() as u64;
+    let farmers = (farmers::all(txn)?.len() + super::farmers_v1::all(txn)?.len()) as u64;
     let (p, c, r) = partials::stats(txn)?;
     let rewards = rewards::all(txn)?.len() as u64;
     let payouts = payouts::all(txn)?.len() as u64;
