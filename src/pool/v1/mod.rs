@@ -10,13 +10,14 @@ use chia_bls::PublicKey;
 use chia_protocol::Bytes32;
 
 use crate::chia::messages::{
-    GetFarmerResponse, PoolErrorCode, PostFarmerRequest, PostFarmerResponse, PostPartialRequest,
-    PostPartialResponse, PutFarmerRequest, PutFarmerResponse,
+    GetFarmerResponse, GetPoolInfoResponse, PoolErrorCode, PostFarmerRequest, PostFarmerResponse,
+    PostPartialRequest, PostPartialResponse, PutFarmerRequest, PutFarmerResponse,
 };
 use crate::chia::v1::messages::{
     authentication_token, authentication_token_is_valid, verify_get_farmer, verify_post_farmer,
     verify_put_farmer, GetFarmerRequestV1,
 };
+use crate::config::Protocol;
 use crate::store::farmers_v1::{FarmerV1Record, SingletonV1Record};
 use crate::store::{self, Membership};
 
@@ -29,6 +30,30 @@ use super::{payout_instructions, unix_now, unix_now_ms, Pool, PoolError};
 const MIN_DELAY_TIME_SECS: u64 = 3600;
 
 impl Pool {
+    /// GET /pool_info at the root: v2's answer with protocol version 1 (the pool's reward puzzle hash is the
+    /// v1 `target_puzzle_hash`, and `chia plotnft join` of a v1 PlotNFT wants version 1).
+    pub fn pool_info_v1(&self) -> GetPoolInfoResponse {
+        GetPoolInfoResponse {
+            protocol_version: 1,
+            ..self.pool_info()
+        }
+    }
+
+    /// A clear protocol error for a version this pool does not serve.
+    pub fn require_protocol(&self, protocol: Protocol) -> Result<(), PoolError> {
+        if self.config().pool.serves(protocol) {
+            return Ok(());
+        }
+        let (this, other) = match protocol {
+            Protocol::V1 => ("v1 (PlotNFT v1, at the root)", "v2 (under /v2/)"),
+            Protocol::V2 => ("v2 (under /v2/)", "v1 (PlotNFT v1, at the root)"),
+        };
+        Err(PoolError::new(
+            PoolErrorCode::RequestFailed,
+            format!("this pool does not serve pool protocol {this}; it serves {other} only"),
+        ))
+    }
+
     /// POST /farmer (v1): the launcher's singleton must farm to this pool, and the request must be signed by
     /// the owner key of its `PoolState`.
     pub async fn post_farmer_v1(
