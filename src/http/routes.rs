@@ -158,12 +158,9 @@ pub fn api(
         .and(body)
         .and(with_pool)
         .then(|b: Bytes, pool: Pool| async move {
-            // Parsing checks curve points (tens of microseconds): keep it off the async threads too.
-            let parsed = tokio::task::spawn_blocking(move || parse::<PostPartialRequest>(&b)).await;
-            match parsed {
-                Ok(Ok(r)) => answer(pool.post_partial(r).await),
-                Ok(Err(e)) => error(&e),
-                Err(e) => error(&PoolError::internal("parsing the partial failed", e)),
+            match parse_partial(b).await {
+                Ok(r) => answer(pool.post_partial(r).await),
+                Err(e) => error(&e),
             }
         });
 
@@ -207,6 +204,13 @@ pub async fn rejection(err: Rejection) -> Result<Response, Infallible> {
         (StatusCode::BAD_REQUEST, "400: Bad Request")
     };
     Ok(warp::reply::with_status(text, status).into_response())
+}
+
+/// Parses a partial; parsing checks curve points (tens of microseconds): keep it off the async threads too.
+pub(super) async fn parse_partial(body: Bytes) -> Result<PostPartialRequest, PoolError> {
+    tokio::task::spawn_blocking(move || parse::<PostPartialRequest>(&body))
+        .await
+        .map_err(|e| PoolError::internal("parsing the partial failed", e))?
 }
 
 pub(super) fn parse<M: Message>(body: &[u8]) -> Result<M, PoolError> {

@@ -5,11 +5,11 @@ use bytes::Bytes;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::routes::{answer, bad_request, body, error, parse, BodyLimits};
-use crate::chia::messages::{Message, PostFarmerRequest, PostPartialRequest, PutFarmerRequest};
+use super::routes::{answer, bad_request, body, error, parse, parse_partial, BodyLimits};
+use crate::chia::messages::{Message, PostFarmerRequest, PutFarmerRequest};
 use crate::chia::v1::messages::GetFarmerRequestV1;
 use crate::config::Protocol;
-use crate::pool::{Pool, PoolError};
+use crate::pool::Pool;
 
 /// The v1 farmer and partial routes.
 pub fn routes(
@@ -70,12 +70,9 @@ pub fn routes(
             if let Err(e) = pool.require_protocol(Protocol::V1) {
                 return error(&e);
             }
-            // Parsing checks curve points: off the async threads, as for v2.
-            let parsed = tokio::task::spawn_blocking(move || parse::<PostPartialRequest>(&b)).await;
-            match parsed {
-                Ok(Ok(r)) => answer(pool.post_partial_v1(r).await),
-                Ok(Err(e)) => error(&e),
-                Err(e) => error(&PoolError::internal("parsing the partial failed", e)),
+            match parse_partial(b).await {
+                Ok(r) => answer(pool.post_partial_v1(r).await),
+                Err(e) => error(&e),
             }
         });
 

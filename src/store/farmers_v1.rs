@@ -57,9 +57,7 @@ pub fn get(
     txn: &ReadTransaction,
     launcher_id: &[u8; 32],
 ) -> Result<Option<FarmerV1Record>, StoreError> {
-    let table = txn.open_table(FARMERS_V1)?;
-    let row = table.get(launcher_id)?;
-    row.map(|v| decode(v.value())).transpose()
+    row(&txn.open_table(FARMERS_V1)?, launcher_id)
 }
 
 /// Reads a v1 member inside a write transaction (sees the batch's earlier writes).
@@ -67,9 +65,17 @@ pub fn get_for_update(
     txn: &WriteTransaction,
     launcher_id: &[u8; 32],
 ) -> Result<Option<FarmerV1Record>, StoreError> {
-    let table = txn.open_table(FARMERS_V1)?;
-    let row = table.get(launcher_id)?;
-    row.map(|v| decode(v.value())).transpose()
+    row(&txn.open_table(FARMERS_V1)?, launcher_id)
+}
+
+fn row(
+    table: &impl ReadableTable<[u8; 32], &'static [u8]>,
+    launcher_id: &[u8; 32],
+) -> Result<Option<FarmerV1Record>, StoreError> {
+    table
+        .get(launcher_id)?
+        .map(|v| decode(v.value()))
+        .transpose()
 }
 
 pub fn put(txn: &WriteTransaction, farmer: &FarmerV1Record) -> Result<(), StoreError> {
@@ -96,4 +102,91 @@ pub fn register(txn: &WriteTransaction, mut farmer: FarmerV1Record) -> Result<bo
     }
     put(txn, &farmer)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{farmers, partials, PartialRecord, PartialState, Store};
+
+    fn member(launcher: u8) -> FarmerV1Record {
+        FarmerV1Record {
+            launcher_id: [launcher; 32],
+            owner_public_key: [1; 48],
+            authentication_public_key: [2; 48],
+            payout_instructions: "08".repeat(32),
+            payout_puzzle_hash: [8; 32],
+            difficulty: 3,
+            p2_singleton_puzzle_hash: [4; 32],
+            membership: Membership::Pooling,
+            singleton: SingletonV1Record {
+                parent_coin_id: [5; 32],
+                puzzle_hash: [6; 32],
+                amount: 1,
+                created_height: 10,
+                pool_state: vec![1, 3],
+                delay_time: 604_800,
+                delay_puzzle_hash: [7; 32],
+            },
+            joined_at: 1,
+            recent_partials: Vec::new(),
+            points: 0,
+            lifetime_points: 0,
+        }
+    }
+
+    #[test]
+    fn v1_members_are_apart_from_v2_and_their_confirmed_partials_are_points() {
+        let dir = std::env::temp_dir().join(format!("chia-pool-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir.join("pool.redb")).unwrap();
+        let first = store
+            .write_blocking(|txn| register(txn, member(9)))
+            .unwrap();
+        let again = store
+            .write_blocking(|txn| register(txn, member(9)))
+            .unwrap();
+        assert_eq!((first, again), (true, false), "a member registers once");
+
+        let partial = PartialRecord {
+            launcher_id: [9; 32],
+            difficulty: 3,
+            sp_hash: [1; 32],
+            challenge_hash: [2; 32],
+            end_of_sub_slot: false,
+            harvester_id: [3; 32],
+            plot_version: 1,
+            state: PartialState::Pending,
+        };
+        let outcome = store
+            .write_blocking(move |txn| {
+                partials::record(txn, 1000, [7; 32], &partial, |d| {
+                    d.recent_partials.push((1000, d.difficulty));
+                    d.difficulty = 5;
+                })
+            })
+            .unwrap();
+        assert!(
+            matches!(&outcome, partials::RecordOutcome::Recorded(d) if d.difficulty == 5),
+            "{outcome:?}"
+        );
+        store
+            .write_blocking(|txn| partials::settle(txn, (1000, [7; 32]), true))
+            .unwrap();
+
+        let txn = store.read().unwrap();
+        let stored = get(&txn, &[9; 32]).unwrap().unwrap();
+        assert_eq!(
+            (stored.difficulty, stored.points, stored.lifetime_points),
+            (5, 3, 3)
+        );
+        assert_eq!(stored.recent_partials, vec![(1000, 3)]);
+        assert!(
+            farmers::all(&txn).unwrap().is_empty(),
+            "v2 jobs never see v1 members"
+        );
+        drop(txn);
+        store.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

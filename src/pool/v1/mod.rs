@@ -21,9 +21,9 @@ use crate::config::Protocol;
 use crate::store::farmers_v1::{FarmerV1Record, SingletonV1Record};
 use crate::store::{self, Membership};
 
-use super::difficulty::next_difficulty;
+use super::farmers::RequestedChanges;
 use super::partials::{check_contract, check_membership, PartialMember};
-use super::{payout_instructions, unix_now, unix_now_ms, Pool, PoolError};
+use super::{payout_instructions, unix_now, Pool, PoolError};
 
 /// The shortest p2_singleton escape delay accepted (pool-reference's rule): a shorter one lets a member take
 /// the pool's rewards back before they are absorbed.
@@ -144,11 +144,7 @@ impl Pool {
             // Another registration of this launcher won the race.
             return Err(already_known());
         }
-        tracing::info!(launcher_id = %hex::encode(payload.launcher_id), "v1 farmer registered");
-        self.stats().member_joined(&payload.launcher_id.to_bytes());
-        Ok(PostFarmerResponse {
-            welcome_message: self.config().pool.welcome_message.clone(),
-        })
+        Ok(self.welcome(payload.launcher_id, 1))
     }
 
     /// GET /farmer (v1): signed by the registered authentication key over the `get_farmer` payload.
@@ -171,18 +167,12 @@ impl Pool {
                 "the get_farmer AuthenticationPayload",
             ));
         }
-        // As for v2: a farmer whose difficulty is too high sends nothing; its GET /farmer lets it decay.
-        let decayed = next_difficulty(
-            &self.settings().difficulty,
-            farmer.difficulty,
-            &farmer.recent_partials,
-            unix_now_ms(),
-        );
-        let farmer = if decayed < farmer.difficulty {
-            self.update_farmer_v1(request.launcher_id, move |f| f.difficulty = decayed)
-                .await?
-        } else {
-            farmer
+        let farmer = match self.decayed_difficulty(farmer.difficulty, &farmer.recent_partials) {
+            Some(d) => {
+                self.update_farmer_v1(request.launcher_id, move |f| f.difficulty = d)
+                    .await?
+            }
+            None => farmer,
         };
         Ok(GetFarmerResponse {
             authentication_public_key: key,
@@ -213,17 +203,7 @@ impl Pool {
                 "the PutFarmerPayload (without authentication_token_v2)",
             ));
         }
-        let payout = match &payload.payout_instructions {
-            Some(text) => {
-                let ph = payout_instructions::parse(text, &self.settings().address_prefix)?;
-                Some((hex::encode(ph), ph.to_bytes()))
-            }
-            None => None,
-        };
-        let difficulty = match payload.suggested_difficulty {
-            Some(d) => Some(self.checked_difficulty(Some(d))?),
-            None => None,
-        };
+        let RequestedChanges { payout, difficulty } = self.requested_changes(payload)?;
         let key = payload.authentication_public_key.map(|k| k.to_bytes());
         let changes = (key.is_some(), payout.is_some(), difficulty.is_some());
         self.update_farmer_v1(payload.launcher_id, move |f| {
@@ -232,7 +212,7 @@ impl Pool {
             }
             if let Some((text, ph)) = payout {
                 f.payout_instructions = text;
-                f.payout_puzzle_hash = ph;
+                f.payout_puzzle_hash = ph.to_bytes();
             }
             if let Some(d) = difficulty {
                 f.difficulty = d;
