@@ -48,8 +48,10 @@ pub struct FarmerV1Record {
     pub joined_at: u64,
     /// The newest accepted partials (unix ms, difficulty), newest last; the difficulty controller's input.
     pub recent_partials: Vec<(u64, u64)>,
-    /// Confirmed points not yet paid out.
+    /// Confirmed points not yet paid out: they share the same payouts as v2 members' points.
     pub points: u64,
+    /// Mojo owed from payouts whose share stayed under the minimum payout.
+    pub carried: u64,
     pub lifetime_points: u64,
 }
 
@@ -90,6 +92,11 @@ pub fn all(txn: &ReadTransaction) -> Result<Vec<FarmerV1Record>, StoreError> {
     decode_all(&txn.open_table(FARMERS_V1)?)
 }
 
+/// Every v1 member, read inside a write transaction (sees the batch's earlier writes).
+pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<FarmerV1Record>, StoreError> {
+    decode_all(&txn.open_table(FARMERS_V1)?)
+}
+
 /// Stores a registration unless the launcher is already a member, deciding inside the write transaction so
 /// that of concurrent registrations exactly one wins (`true`). A member coming back keeps its unpaid points.
 pub fn register(txn: &WriteTransaction, mut farmer: FarmerV1Record) -> Result<bool, StoreError> {
@@ -98,6 +105,7 @@ pub fn register(txn: &WriteTransaction, mut farmer: FarmerV1Record) -> Result<bo
             return Ok(false);
         }
         farmer.points = existing.points;
+        farmer.carried = existing.carried;
         farmer.lifetime_points = existing.lifetime_points;
     }
     put(txn, &farmer)?;
@@ -131,6 +139,7 @@ mod tests {
             joined_at: 1,
             recent_partials: Vec::new(),
             points: 0,
+            carried: 0,
             lifetime_points: 0,
         }
     }

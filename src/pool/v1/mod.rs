@@ -132,7 +132,9 @@ impl Pool {
             },
             joined_at: unix_now(),
             recent_partials: Vec::new(),
+            // Set from the stored row, if any, inside the write (store::farmers_v1::register).
             points: 0,
+            carried: 0,
             lifetime_points: 0,
         };
         let stored = self
