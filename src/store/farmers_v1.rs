@@ -196,6 +196,11 @@ mod tests {
         );
         drop(txn);
         store.close();
+        // Backups carry the v1 table.
+        let copy = dir.join("copy.redb");
+        crate::store::backup::backup(&dir.join("pool.redb"), &copy).unwrap();
+        let summary = crate::store::backup::check_file(&copy).unwrap();
+        assert_eq!(summary.farmers, 1, "{summary:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
