@@ -212,6 +212,25 @@ async fn v1_members_join_farm_and_are_credited_beside_v2_members() {
     let v = http(ureq::get(&get_farmer_url(&base, launcher, &owner_sk)), None);
     assert_eq!(v["error_code"], 7, "{v}");
 
+    // A login link signed by the v1 authentication key itself opens a session; by another key it does not.
+    let login = |signer: &SecretKey| {
+        let token = now_token();
+        let m = authentication_payload_hash("get_login", launcher, Bytes32::new(TARGET), token);
+        let url = format!(
+            "{base}/login?launcher_id={}&authentication_token={token}&signature={}",
+            hex::encode(launcher),
+            hex::encode(sign(signer, m).to_bytes())
+        );
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        tokio::task::block_in_place(|| match agent.get(&url).call() {
+            Ok(r) => (r.status(), r.header("set-cookie").is_some()),
+            Err(ureq::Error::Status(code, _)) => (code, false),
+            Err(e) => panic!("{e}"),
+        })
+    };
+    assert_eq!(login(&auth_sk), (303, true));
+    assert_eq!(login(&owner_sk).0, 403);
+
     // PUT /farmer by the owner key over the back-compat payload.
     let payload = PutFarmerPayload {
         launcher_id: launcher,
@@ -290,15 +309,26 @@ async fn v1_members_join_farm_and_are_credited_beside_v2_members() {
     let found2 = find_proofs(&chain, &plot2, &constants, 1);
     assert!(!found2.is_empty(), "the v2 test plot found no proof");
     let (sp2, pos2) = found2[0].clone();
-    let v2_partial = signed_partial(launcher2, sp2, pos2, &plot2.plot_sk, &auth2_sk, &token2);
+    let v2_partial = signed_partial(
+        launcher2,
+        sp2,
+        pos2.clone(),
+        &plot2.plot_sk,
+        &auth2_sk,
+        &token2,
+    );
     let v = http(
         ureq::post(&format!("{base}/v2/partial")),
         Some(&v2_partial.to_json_string()),
     );
     assert!(v["new_difficulty"].is_u64(), "v2 partial refused: {v}");
-    // A v2 member's partial at the root is not a v1 member's.
+    // A v2 member's partial at the root is not a v1 member's, nor is a plot made for another PlotNFT.
     let v = http(ureq::post(&partial_url), Some(&v2_partial.to_json_string()));
     assert_eq!(v["error_code"], 12, "{v}");
+    let token = now_token();
+    let foreign = signed_partial_with(launcher, sp2, pos2, &plot2.plot_sk, &auth_sk, token, "");
+    let v = http(ureq::post(&partial_url), Some(&foreign.to_json_string()));
+    assert_eq!(v["error_code"], 9, "{v}");
 
     // Confirmed into points, each member in its own record: one point per partial at difficulty 1.
     let v2_farmer = format!(
