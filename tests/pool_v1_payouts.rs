@@ -1,6 +1,6 @@
 //! One ledger for v1 and v2 members: a v1 member's confirmed points share the same payout as v2 members'
 //! points, its points are consumed in the same commit, and the ledger (the pool's and `chia-pool rewards`')
-//! still adds up to the mojo.
+//! still adds up to the mojo; the operator view lists the member with its PlotNFT version.
 
 mod support;
 
@@ -111,4 +111,12 @@ async fn v1_points_are_paid_from_the_same_ledger_as_v2_points() {
     assert!(after.farmers.iter().all(|f| f.points == 0));
     let (ok, text) = tokio::task::block_in_place(|| operator_view(&pool, false));
     assert!(ok && text.contains("ledger ok"), "{text}");
+    let v1_line = text
+        .lines()
+        .find(|l| l.contains(&hex::encode(V1_LAUNCHER)))
+        .unwrap_or_default();
+    assert!(
+        v1_line.contains(" v1 "),
+        "the operator view shows the PlotNFT version: {text}"
+    );
 }
