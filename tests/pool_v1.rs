@@ -2,6 +2,8 @@
 //! built as chia-blockchain 2.7.5's wallet builds it), joined, read and updated with the v1 messages signed as
 //! the 2.7.5 farmer signs them, partials from a plot made in the test accepted and confirmed into points, the
 //! refusals v1 adds, and a v2 member farming beside it in the same pool process.
+//!
+//! Longer than 400 lines on purpose: one scenario follows a v1 member from join to points on one setup.
 
 mod support;
 
@@ -141,9 +143,11 @@ async fn v1_members_join_farm_and_are_credited_beside_v2_members() {
     let constants = support::farmer::use_small_plot_constants(&chain);
     let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
     let pool = tokio::task::block_in_place(|| {
-        PoolProcess::start(
+        PoolProcess::start_with_status(
             &chain,
             &pool_lines,
+            "",
+            "refresh_secs = 1",
             "[partials]\nconfirmation_delay_secs = 2\n",
         )
     });
@@ -349,6 +353,26 @@ async fn v1_members_join_farm_and_are_credited_beside_v2_members() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(points, (requests.len() as u64, 1));
+
+    // The status figures show each member with its PlotNFT version.
+    let mut versions = (Value::Null, Value::Null);
+    for _ in 0..30 {
+        let api = |id: Bytes32| {
+            http(
+                ureq::get(&format!("{base}/api/farmer/{}", hex::encode(id))),
+                None,
+            )
+        };
+        versions = (
+            api(launcher)["plotnft_version"].clone(),
+            api(launcher2)["plotnft_version"].clone(),
+        );
+        if versions == (Value::from(1), Value::from(2)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert_eq!(versions, (Value::from(1), Value::from(2)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
