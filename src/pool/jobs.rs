@@ -81,6 +81,12 @@ pub fn spawn(pool: &Handles, stats: &Stats) {
                 }
                 let error = result.as_ref().err().map(|e| e.to_string());
                 stats.job_done("track_plotnfts", error.as_deref().map_or(Ok(()), Err));
+                let result = super::v1::tracking::track_v1_singletons(&p).await;
+                if let Err(e) = &result {
+                    tracing::warn!("v1 PlotNFT tracking paused: {e}");
+                }
+                let error = result.as_ref().err().map(|e| e.to_string());
+                stats.job_done("track_plotnfts_v1", error.as_deref().map_or(Ok(()), Err));
                 let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
                 // Let a burst of peaks settle into one run.
                 tokio::time::sleep(Duration::from_millis(500)).await;

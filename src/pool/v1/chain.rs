@@ -7,17 +7,21 @@ use chia_protocol::Bytes32;
 use crate::chia::messages::PoolErrorCode;
 use crate::chia::v1::lineage::SingletonV1;
 
-use super::super::{Pool, PoolError};
+use super::super::{Handles, PoolError};
 
 /// Spends of one singleton followed at most (a PlotNFT that absorbed a reward every day for 27 years).
 const MAX_SPENDS: usize = 10_000;
 
-impl Pool {
-    /// The launcher's v1 singleton as it stands at the chain's tip, with the height its coin was created at.
+impl Handles {
+    /// The launcher's v1 singleton as it stands at the chain's tip, with the height its coin was created at;
+    /// with `settled`, as it stands after the spends at or below that height only (spends above it may still
+    /// be undone by a reorg).
     pub(crate) async fn singleton_v1_tip(
         &self,
         launcher_id: Bytes32,
+        settled: Option<u32>,
     ) -> Result<(SingletonV1, u32), PoolError> {
+        let unsettled = |spent_at: u32| spent_at == 0 || settled.is_some_and(|h| spent_at > h);
         let chain = self.chain();
         let not_found = |what: &str| {
             PoolError::new(
@@ -42,7 +46,7 @@ impl Pool {
             .await
             .map_err(PoolError::node_unavailable)?
             .ok_or_else(|| not_found("the launcher coin"))?;
-        if launcher.spent_block_index == 0 {
+        if unsettled(launcher.spent_block_index) {
             return Err(not_found("the launcher's spend"));
         }
         let spend = chain
@@ -58,7 +62,7 @@ impl Pool {
                 .await
                 .map_err(PoolError::node_unavailable)?
                 .ok_or_else(|| not_found("the singleton coin"))?;
-            if record.spent_block_index == 0 {
+            if unsettled(record.spent_block_index) {
                 return Ok((singleton, record.confirmed_block_index));
             }
             let spend = chain

@@ -3,6 +3,7 @@
 //! to the checks v2 uses (`super::partials`) once the v1 member is found.
 
 mod chain;
+pub mod tracking;
 
 use std::num::NonZeroU8;
 
@@ -18,7 +19,7 @@ use crate::chia::v1::messages::{
     verify_put_farmer, GetFarmerRequestV1,
 };
 use crate::config::Protocol;
-use crate::store::farmers_v1::{FarmerV1Record, SingletonV1Record};
+use crate::store::farmers_v1::FarmerV1Record;
 use crate::store::{self, Membership};
 
 use super::farmers::RequestedChanges;
@@ -73,7 +74,8 @@ impl Pool {
             }
         }
         let (singleton, created_height) =
-            crate::chain::low_priority(self.singleton_v1_tip(payload.launcher_id)).await?;
+            crate::chain::low_priority(self.handles().singleton_v1_tip(payload.launcher_id, None))
+                .await?;
         let pool = &self.settings().plotnft_pool;
         if !singleton.is_farming_to(pool.pool_puzzle_hash, pool.heightlock) {
             return Err(PoolError::new(
@@ -121,15 +123,7 @@ impl Pool {
             difficulty,
             p2_singleton_puzzle_hash: nft.p2_singleton_puzzle_hash().to_bytes(),
             membership: Membership::Pooling,
-            singleton: SingletonV1Record {
-                parent_coin_id: singleton.coin.parent_coin_info.to_bytes(),
-                puzzle_hash: singleton.coin.puzzle_hash.to_bytes(),
-                amount: singleton.coin.amount,
-                created_height,
-                pool_state: singleton.pool_state.to_bytes(),
-                delay_time: nft.delay_time,
-                delay_puzzle_hash: nft.delay_puzzle_hash.to_bytes(),
-            },
+            singleton: tracking::singleton_record(&singleton, created_height),
             joined_at: unix_now(),
             recent_partials: Vec::new(),
             // Set from the stored row, if any, inside the write (store::farmers_v1::register).

@@ -1,0 +1,202 @@
+//! A v1 member followed after it joined, on the real spends chia-blockchain 2.7.5 made (tests/vectors/
+//! puzzles_v1.json, the pool set to their pool target and network): an absorb leaves it pooling, the travel
+//! to the waiting room makes it leaving, a reorg that undoes the travel makes it pooling again, and the travel
+//! to self-pooling makes it left.
+
+mod support;
+
+use std::num::NonZeroU8;
+use std::time::Duration;
+
+use chia_bls::{sign, SecretKey};
+use chia_pool::chia::messages::{Message, PostFarmerPayload, PostFarmerRequest};
+use chia_pool::chia::v1::messages::authentication_token;
+use chia_protocol::{Bytes32, Coin, CoinRecord, Program};
+use serde_json::Value;
+use support::pool_process::PoolProcess;
+use support::FakeChain;
+
+fn vectors(name: &str) -> Value {
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn bytes32(v: &Value) -> Bytes32 {
+    let text = v.as_str().unwrap();
+    Bytes32::new(
+        hex::decode(text.trim_start_matches("0x"))
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    )
+}
+
+fn program(v: &Value) -> Program {
+    Program::from(hex::decode(v.as_str().unwrap()).unwrap())
+}
+
+/// One step of the vectors' lineage: the spent coin, its spend, and the singleton child it creates.
+struct Step {
+    coin: Coin,
+    puzzle_reveal: Program,
+    solution: Program,
+    child: Option<Coin>,
+}
+
+fn step(lineage: &[Value], name: &str) -> Step {
+    let e = lineage.iter().find(|e| e["name"] == name).unwrap();
+    let c = &e["coin_spend"]["coin"];
+    let coin = Coin::new(
+        bytes32(&c["parent_coin_info"]),
+        bytes32(&c["puzzle_hash"]),
+        c["amount"].as_u64().unwrap(),
+    );
+    let child = e["singleton_child"].as_object().map(|child| {
+        Coin::new(
+            coin.coin_id(),
+            bytes32(&child["puzzle_hash"]),
+            child["amount"].as_u64().unwrap(),
+        )
+    });
+    Step {
+        coin,
+        puzzle_reveal: program(&e["coin_spend"]["puzzle_reveal"]),
+        solution: program(&e["coin_spend"]["solution"]),
+        child,
+    }
+}
+
+/// Spends the step's coin in a new block, creates its child, and buries the spend under `confirmation_depth`.
+fn land(chain: &FakeChain, s: &Step) {
+    let mut node = chain.node_state();
+    let height = node.add_block(true);
+    node.spend_coin(
+        s.coin.coin_id(),
+        height,
+        s.puzzle_reveal.clone(),
+        s.solution.clone(),
+    );
+    if let Some(child) = s.child {
+        node.add_coin_record(CoinRecord::new(child, height, 0, false, 1_700_000_000));
+    }
+    for _ in 0..7 {
+        node.add_block(true);
+    }
+}
+
+async fn wait_for_membership(chain: &FakeChain, base: &str, launcher: Bytes32, want: &str) {
+    let url = format!("{base}/api/farmer/{}", hex::encode(launcher));
+    let mut seen = Value::Null;
+    for _ in 0..60 {
+        chain.node_state().add_block(true);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // 404 until the status figures, rebuilt every second, include the new member.
+        let text = tokio::task::block_in_place(|| ureq::get(&url).call().ok()?.into_string().ok());
+        let v: Value = text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        seen = v["membership"].clone();
+        if seen == want {
+            return;
+        }
+    }
+    panic!("membership stayed {seen}, wanted {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v1_member_is_followed_through_leaving_a_reorg_and_self_pooling() {
+    let puzzles = vectors("puzzles_v1.json");
+    let keys = &vectors("messages_v1.json")["keys"];
+    let inputs = &puzzles["inputs"];
+    let lineage = puzzles["lineage"].as_array().unwrap().clone();
+    let chain = FakeChain::start().await;
+    chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
+        "0x{}",
+        inputs["genesis_challenge"].as_str().unwrap()
+    ));
+    let target = inputs["pool_target_puzzle_hash"].as_str().unwrap();
+    let pool = tokio::task::block_in_place(|| {
+        PoolProcess::start_with_status(
+            &chain,
+            &format!("reward_address = \"{target}\"\nrelative_lock_height = 100"),
+            "",
+            "refresh_secs = 1",
+            "",
+        )
+    });
+    let base = pool.base_url.clone();
+
+    // The PlotNFT as 2.7.5 launched it, then its registration signed by the owner key.
+    let launcher = step(&lineage, "launcher");
+    {
+        let mut node = chain.node_state();
+        let height = node.peak().height + 1;
+        node.add_coin_record(CoinRecord::new(
+            launcher.coin,
+            height,
+            0,
+            false,
+            1_700_000_000,
+        ));
+    }
+    land(&chain, &launcher);
+    let launcher_id = launcher.coin.coin_id();
+    assert_eq!(launcher_id, bytes32(&inputs["launcher_id"]));
+    let owner_sk = SecretKey::from_bytes(
+        &hex::decode(keys["owner_sk"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    )
+    .unwrap();
+    let auth_sk = SecretKey::from_bytes(
+        &hex::decode(keys["authentication_sk"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    )
+    .unwrap();
+    let payload = PostFarmerPayload {
+        launcher_id,
+        authentication_token: authentication_token(
+            chia_pool::pool::unix_now(),
+            NonZeroU8::new(10).unwrap(),
+        ),
+        authentication_public_key: auth_sk.public_key(),
+        payout_instructions: hex::encode([8u8; 32]),
+        suggested_difficulty: None,
+    };
+    let body = PostFarmerRequest {
+        signature: sign(&owner_sk, payload.get_hash()),
+        payload,
+    }
+    .to_json_string();
+    let answer = tokio::task::block_in_place(|| {
+        ureq::post(&format!("{base}/farmer"))
+            .send_string(&body)
+            .unwrap()
+            .into_string()
+            .unwrap()
+    });
+    assert!(answer.contains("welcome_message"), "{answer}");
+    wait_for_membership(&chain, &base, launcher_id, "pooling").await;
+
+    // An absorb keeps it pooling; the travel to the waiting room makes it leaving.
+    land(&chain, &step(&lineage, "absorb_pool_member"));
+    let travel = step(&lineage, "travel_member_to_waiting_room");
+    land(&chain, &travel);
+    wait_for_membership(&chain, &base, launcher_id, "leaving (waiting room)").await;
+
+    // A reorg undoes the travel: the member pools again.
+    chain.node_state().unspend_coin(travel.coin.coin_id());
+    wait_for_membership(&chain, &base, launcher_id, "pooling").await;
+
+    // The travel lands again, then the one to self-pooling: the member has left.
+    land(&chain, &travel);
+    wait_for_membership(&chain, &base, launcher_id, "leaving (waiting room)").await;
+    land(
+        &chain,
+        &step(&lineage, "travel_waiting_room_to_self_pooling"),
+    );
+    wait_for_membership(&chain, &base, launcher_id, "left").await;
+}
