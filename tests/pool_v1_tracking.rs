@@ -11,78 +11,13 @@ use std::time::Duration;
 use chia_bls::{sign, SecretKey};
 use chia_pool::chia::messages::{Message, PostFarmerPayload, PostFarmerRequest};
 use chia_pool::chia::v1::messages::authentication_token;
-use chia_protocol::{Bytes32, Coin, CoinRecord, Program};
+use chia_protocol::Bytes32;
 use serde_json::Value;
+use support::plotnft_v1_vectors::{
+    bytes32, land, launch, pool_target, step, use_vectors_network, vectors,
+};
 use support::pool_process::PoolProcess;
 use support::FakeChain;
-
-fn vectors(name: &str) -> Value {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn bytes32(v: &Value) -> Bytes32 {
-    let text = v.as_str().unwrap();
-    Bytes32::new(
-        hex::decode(text.trim_start_matches("0x"))
-            .unwrap()
-            .try_into()
-            .unwrap(),
-    )
-}
-
-fn program(v: &Value) -> Program {
-    Program::from(hex::decode(v.as_str().unwrap()).unwrap())
-}
-
-/// One step of the vectors' lineage: the spent coin, its spend, and the singleton child it creates.
-struct Step {
-    coin: Coin,
-    puzzle_reveal: Program,
-    solution: Program,
-    child: Option<Coin>,
-}
-
-fn step(lineage: &[Value], name: &str) -> Step {
-    let e = lineage.iter().find(|e| e["name"] == name).unwrap();
-    let c = &e["coin_spend"]["coin"];
-    let coin = Coin::new(
-        bytes32(&c["parent_coin_info"]),
-        bytes32(&c["puzzle_hash"]),
-        c["amount"].as_u64().unwrap(),
-    );
-    let child = e["singleton_child"].as_object().map(|child| {
-        Coin::new(
-            coin.coin_id(),
-            bytes32(&child["puzzle_hash"]),
-            child["amount"].as_u64().unwrap(),
-        )
-    });
-    Step {
-        coin,
-        puzzle_reveal: program(&e["coin_spend"]["puzzle_reveal"]),
-        solution: program(&e["coin_spend"]["solution"]),
-        child,
-    }
-}
-
-/// Spends the step's coin in a new block, creates its child, and buries the spend under `confirmation_depth`.
-fn land(chain: &FakeChain, s: &Step) {
-    let mut node = chain.node_state();
-    let height = node.add_block(true);
-    node.spend_coin(
-        s.coin.coin_id(),
-        height,
-        s.puzzle_reveal.clone(),
-        s.solution.clone(),
-    );
-    if let Some(child) = s.child {
-        node.add_coin_record(CoinRecord::new(child, height, 0, false, 1_700_000_000));
-    }
-    for _ in 0..7 {
-        node.add_block(true);
-    }
-}
 
 async fn wait_for_membership(chain: &FakeChain, base: &str, launcher: Bytes32, want: &str) {
     let url = format!("{base}/api/farmer/{}", hex::encode(launcher));
@@ -105,16 +40,10 @@ async fn wait_for_membership(chain: &FakeChain, base: &str, launcher: Bytes32, w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_v1_member_is_followed_through_leaving_a_reorg_and_self_pooling() {
-    let puzzles = vectors("puzzles_v1.json");
     let keys = &vectors("messages_v1.json")["keys"];
-    let inputs = &puzzles["inputs"];
-    let lineage = puzzles["lineage"].as_array().unwrap().clone();
     let chain = FakeChain::start().await;
-    chain.node_state().constants["GENESIS_CHALLENGE"] = Value::String(format!(
-        "0x{}",
-        inputs["genesis_challenge"].as_str().unwrap()
-    ));
-    let target = inputs["pool_target_puzzle_hash"].as_str().unwrap();
+    use_vectors_network(&chain);
+    let target = pool_target();
     let pool = tokio::task::block_in_place(|| {
         PoolProcess::start_with_status(
             &chain,
@@ -127,21 +56,8 @@ async fn a_v1_member_is_followed_through_leaving_a_reorg_and_self_pooling() {
     let base = pool.base_url.clone();
 
     // The PlotNFT as 2.7.5 launched it, then its registration signed by the owner key.
-    let launcher = step(&lineage, "launcher");
-    {
-        let mut node = chain.node_state();
-        let height = node.peak().height + 1;
-        node.add_coin_record(CoinRecord::new(
-            launcher.coin,
-            height,
-            0,
-            false,
-            1_700_000_000,
-        ));
-    }
-    land(&chain, &launcher);
-    let launcher_id = launcher.coin.coin_id();
-    assert_eq!(launcher_id, bytes32(&inputs["launcher_id"]));
+    let launcher_id = launch(&chain);
+    assert_eq!(launcher_id, bytes32(&keys["launcher_id"]));
     let owner_sk = SecretKey::from_bytes(
         &hex::decode(keys["owner_sk"].as_str().unwrap())
             .unwrap()
@@ -182,8 +98,8 @@ async fn a_v1_member_is_followed_through_leaving_a_reorg_and_self_pooling() {
     wait_for_membership(&chain, &base, launcher_id, "pooling").await;
 
     // An absorb keeps it pooling; the travel to the waiting room makes it leaving.
-    land(&chain, &step(&lineage, "absorb_pool_member"));
-    let travel = step(&lineage, "travel_member_to_waiting_room");
+    land(&chain, &step("absorb_pool_member"));
+    let travel = step("travel_member_to_waiting_room");
     land(&chain, &travel);
     wait_for_membership(&chain, &base, launcher_id, "leaving (waiting room)").await;
 
@@ -194,9 +110,6 @@ async fn a_v1_member_is_followed_through_leaving_a_reorg_and_self_pooling() {
     // The travel lands again, then the one to self-pooling: the member has left.
     land(&chain, &travel);
     wait_for_membership(&chain, &base, launcher_id, "leaving (waiting room)").await;
-    land(
-        &chain,
-        &step(&lineage, "travel_waiting_room_to_self_pooling"),
-    );
+    land(&chain, &step("travel_waiting_room_to_self_pooling"));
     wait_for_membership(&chain, &base, launcher_id, "left").await;
 }

@@ -39,6 +39,7 @@ pub mod node_2_7_5;
 pub mod payout_seed;
 pub mod pebble;
 pub mod plotnft_chain;
+pub mod plotnft_v1_vectors;
 pub mod plots;
 pub mod pool_process;
 pub mod server;
