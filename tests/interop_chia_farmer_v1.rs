@@ -7,12 +7,13 @@ mod support;
 use std::num::NonZeroU8;
 use std::process::Command;
 
-use chia_bls::SecretKey;
 use chia_pool::chia::messages::Message;
 use chia_pool::chia::v1::messages::authentication_token;
 use serde_json::{json, Value};
 use support::chia_python::chia_python;
-use support::plotnft_v1_vectors::{bytes32, launch, pool_target, use_vectors_network, vectors};
+use support::plotnft_v1_vectors::{
+    authentication_sk, bytes32, launch, pool_target, use_vectors_network, vectors,
+};
 use support::plots::{find_proofs, signed_partial_with, TestPlot};
 use support::pool_process::PoolProcess;
 use support::FakeChain;
@@ -31,13 +32,7 @@ async fn the_2_7_5_farmer_code_joins_and_farms_with_a_v1_plotnft() {
     let launcher = launch(&chain);
     assert_eq!(launcher, bytes32(&keys["launcher_id"]));
 
-    let auth_sk = SecretKey::from_bytes(
-        &hex::decode(key("authentication_sk"))
-            .unwrap()
-            .try_into()
-            .unwrap(),
-    )
-    .unwrap();
+    let auth_sk = authentication_sk();
     let p2_singleton = bytes32(&keys["p2_singleton_puzzle_hash"]);
     let plot = tokio::task::block_in_place(|| TestPlot::create(p2_singleton, 0));
     let found = find_proofs(&chain, &plot, &constants, 2);

@@ -5,16 +5,12 @@
 
 mod support;
 
-use std::num::NonZeroU8;
 use std::time::Duration;
 
-use chia_bls::{sign, SecretKey};
-use chia_pool::chia::messages::{Message, PostFarmerPayload, PostFarmerRequest};
-use chia_pool::chia::v1::messages::authentication_token;
 use chia_protocol::Bytes32;
 use serde_json::Value;
 use support::plotnft_v1_vectors::{
-    bytes32, land, launch, pool_target, step, use_vectors_network, vectors,
+    bytes32, land, launch, pool_target, register, step, use_vectors_network, vectors,
 };
 use support::pool_process::PoolProcess;
 use support::FakeChain;
@@ -58,42 +54,7 @@ async fn a_v1_member_is_followed_through_leaving_a_reorg_and_self_pooling() {
     // The PlotNFT as 2.7.5 launched it, then its registration signed by the owner key.
     let launcher_id = launch(&chain);
     assert_eq!(launcher_id, bytes32(&keys["launcher_id"]));
-    let owner_sk = SecretKey::from_bytes(
-        &hex::decode(keys["owner_sk"].as_str().unwrap())
-            .unwrap()
-            .try_into()
-            .unwrap(),
-    )
-    .unwrap();
-    let auth_sk = SecretKey::from_bytes(
-        &hex::decode(keys["authentication_sk"].as_str().unwrap())
-            .unwrap()
-            .try_into()
-            .unwrap(),
-    )
-    .unwrap();
-    let payload = PostFarmerPayload {
-        launcher_id,
-        authentication_token: authentication_token(
-            chia_pool::pool::unix_now(),
-            NonZeroU8::new(10).unwrap(),
-        ),
-        authentication_public_key: auth_sk.public_key(),
-        payout_instructions: hex::encode([8u8; 32]),
-        suggested_difficulty: None,
-    };
-    let body = PostFarmerRequest {
-        signature: sign(&owner_sk, payload.get_hash()),
-        payload,
-    }
-    .to_json_string();
-    let answer = tokio::task::block_in_place(|| {
-        ureq::post(&format!("{base}/farmer"))
-            .send_string(&body)
-            .unwrap()
-            .into_string()
-            .unwrap()
-    });
+    let answer = tokio::task::block_in_place(|| register(&base, launcher_id));
     assert!(answer.contains("welcome_message"), "{answer}");
     wait_for_membership(&chain, &base, launcher_id, "pooling").await;
 

@@ -113,3 +113,40 @@ pub fn launch(chain: &FakeChain) -> Bytes32 {
     land(chain, &launcher);
     launcher.coin.coin_id()
 }
+
+fn secret_key(name: &str) -> chia_bls::SecretKey {
+    let keys = &vectors("messages_v1.json")["keys"];
+    let bytes = hex::decode(keys[name].as_str().expect("key")).expect("hex");
+    chia_bls::SecretKey::from_bytes(&bytes.try_into().expect("32 bytes")).expect("secret key")
+}
+
+/// The vectors' authentication key (the owner key signs POST /farmer).
+pub fn authentication_sk() -> chia_bls::SecretKey {
+    secret_key("authentication_sk")
+}
+
+/// POST /farmer at the root for the vectors' PlotNFT, signed by its owner key as 2.7.5 signs; the answer.
+pub fn register(base: &str, launcher_id: Bytes32) -> String {
+    use chia_pool::chia::messages::{Message, PostFarmerPayload, PostFarmerRequest};
+    let token = chia_pool::chia::v1::messages::authentication_token(
+        chia_pool::pool::unix_now(),
+        std::num::NonZeroU8::new(10).expect("timeout"),
+    );
+    let payload = PostFarmerPayload {
+        launcher_id,
+        authentication_token: token,
+        authentication_public_key: authentication_sk().public_key(),
+        payout_instructions: hex::encode([8u8; 32]),
+        suggested_difficulty: None,
+    };
+    let body = PostFarmerRequest {
+        signature: chia_bls::sign(&secret_key("owner_sk"), payload.get_hash()),
+        payload,
+    }
+    .to_json_string();
+    ureq::post(&format!("{base}/farmer"))
+        .send_string(&body)
+        .expect("POST /farmer")
+        .into_string()
+        .expect("body")
+}
