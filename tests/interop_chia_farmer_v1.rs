@@ -5,12 +5,11 @@
 mod support;
 
 use std::num::NonZeroU8;
-use std::process::Command;
 
 use chia_pool::chia::messages::Message;
 use chia_pool::chia::v1::messages::authentication_token;
 use serde_json::{json, Value};
-use support::chia_python::chia_python;
+use support::chia_python::{chia_python, run_farmer_script};
 use support::plotnft_v1_vectors::{
     authentication_sk, bytes32, launch, pool_target, use_vectors_network, vectors,
 };
@@ -20,7 +19,8 @@ use support::FakeChain;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_2_7_5_farmer_code_joins_and_farms_with_a_v1_plotnft() {
-    let python = tokio::task::block_in_place(chia_python);
+    // Made once before the pool starts: the first run installs chia-blockchain 2.7.5.
+    tokio::task::block_in_place(chia_python);
     let keys = vectors("messages_v1.json")["keys"].clone();
     let key = |name: &str| keys[name].as_str().unwrap().to_string();
     let chain = FakeChain::start().await;
@@ -62,36 +62,5 @@ async fn the_2_7_5_farmer_code_joins_and_farms_with_a_v1_plotnft() {
         "reward_puzzle_hash": hex::encode(p2_singleton),
         "partials": partials,
     });
-    let spec_path = pool.dir().join("farmer-spec.json");
-    std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/farmer_2_7_5.py");
-    let out = tokio::task::block_in_place(|| {
-        Command::new(&python)
-            .arg(script)
-            .arg(&spec_path)
-            .output()
-            .unwrap()
-    });
-    assert!(
-        out.status.success(),
-        "farmer script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
-
-    assert_eq!(seen["pool_info"], "GetPoolInfoResponse", "{seen}");
-    // Unknown at first: 10, which makes the 2.7.5 farmer register with the owner key.
-    assert_eq!(seen["get_farmer_before"], "error 10", "{seen}");
-    assert_eq!(seen["post_farmer"], "PostFarmerResponse", "{seen}");
-    assert_eq!(seen["get_farmer"], "GetFarmerResponse", "{seen}");
-    assert_eq!(seen["payout_instructions"], payout.as_str());
-    assert_eq!(seen["put_farmer"], "PutFarmerResponse", "{seen}");
-    assert_eq!(seen["payout_after_put"], new_payout.as_str());
-    let answers = seen["partials"].as_array().unwrap();
-    assert_eq!(answers.len(), partials.len());
-    for a in answers {
-        assert!(a.as_str().unwrap().starts_with("new_difficulty"), "{seen}");
-    }
+    tokio::task::block_in_place(|| run_farmer_script(pool.dir(), &spec));
 }
