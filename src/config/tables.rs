@@ -166,7 +166,7 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             name: "chia-pool".into(),
-            description: "A Chia pool for PlotNFT v2".into(),
+            description: "A Chia pool for PlotNFT v1 and v2".into(),
             logo_url: "https://www.chia.net/img/chia_logo.svg".into(),
             welcome_message: "Welcome to the pool!".into(),
             fee_basis_points: 100,
