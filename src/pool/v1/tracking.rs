@@ -13,7 +13,7 @@ use crate::chia::v1::puzzles::{PoolSingletonState, PoolState};
 use crate::store::farmers_v1::{FarmerV1Record, SingletonV1Record};
 use crate::store::{self, Membership};
 
-use super::super::jobs::JobError;
+use super::super::jobs::{note_membership, JobError};
 use super::super::Handles;
 
 /// Where a v1 PlotNFT in `state` stands with respect to this pool.
@@ -104,14 +104,7 @@ async fn save(
     if membership == member.membership && singleton == member.singleton {
         return Ok(());
     }
-    if membership != member.membership {
-        tracing::info!(
-            launcher_id = %hex::encode(member.launcher_id),
-            "v1 membership {:?} -> {:?}",
-            member.membership,
-            membership
-        );
-    }
+    note_membership(&member.launcher_id, member.membership, membership, 1);
     let key = member.launcher_id;
     pool.store()
         .write(move |txn| {
