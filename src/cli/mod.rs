@@ -2,6 +2,7 @@
 
 mod database;
 mod https;
+mod import;
 mod partials;
 mod preflight;
 mod rewards;
@@ -18,6 +19,7 @@ use crate::pool::tokens;
 use crate::store;
 
 pub use database::{backup, check_db};
+pub use import::import_pool_reference;
 pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;
