@@ -10,11 +10,27 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "chia-pool",
     version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("CHIA_POOL_COMMIT"), ")"),
-    about = "A Chia pool server for the v2 pooling protocol (PlotNFT v2)"
+    about = "A Chia pool server for PlotNFT v1 and v2 members (pool protocols v1 and v2)"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// A pool-reference (Chia-Network/pool-reference) SQLite database: its v1 members, each verified on chain;
+    /// those that cannot be verified are listed, not imported.
+    PoolReference {
+        #[arg(long, default_value = "pool.toml")]
+        config: PathBuf,
+        /// The pool-reference database file (pooldb.sqlite).
+        #[arg(long)]
+        sqlite: PathBuf,
+        /// Print what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +78,11 @@ enum Command {
     Partials {
         #[arg(long, default_value = "pool.toml")]
         config: PathBuf,
+    },
+    /// Take over the members of another pool server (the pool must be stopped).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
     },
     /// Test the configuration, the store, the node and the wallet, and say how to fix what is wrong;
     /// with --db, verify only that database file (e.g. a backup).
@@ -118,6 +139,14 @@ fn main() -> ExitCode {
         Command::Partials { config } => chia_pool::cli::partials(&config),
         #[cfg(windows)]
         Command::Service { config } => chia_pool::cli::service(config.as_deref()),
+        Command::Import {
+            from:
+                ImportFrom::PoolReference {
+                    config,
+                    sqlite,
+                    dry_run,
+                },
+        } => chia_pool::cli::import_pool_reference(&config, &sqlite, dry_run),
     };
     match result {
         Ok(code) => code,

@@ -7,14 +7,12 @@
 mod common;
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use chia_bls::SecretKey;
 use chia_pool::chia::messages::Message;
 use chia_pool::chia::puzzles::{reward_puzzle_hash, PlotNftState};
 use chia_protocol::Bytes32;
 use serde_json::{json, Value};
+use support::chia_python::{chia_python, run_farmer_script};
 use support::plotnft_chain::add_plotnft;
 use support::plots::{find_proofs, signed_partial, TestPlot};
 use support::pool_process::PoolProcess;
@@ -22,34 +20,10 @@ use support::FakeChain;
 
 const TARGET: [u8; 32] = [0x2c; 32];
 
-/// A Python interpreter with chia-blockchain 2.7.5 installed.
-fn chia_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("CHIA_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/chia-2.7.5-venv");
-    let python = venv.join("bin/python");
-    let ready = venv.join(".chia-2.7.5-installed");
-    if !ready.exists() {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 -m venv");
-        assert!(made.success(), "could not create {}", venv.display());
-        let pip = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "chia-blockchain==2.7.5"])
-            .status()
-            .expect("pip install");
-        assert!(pip.success(), "pip install chia-blockchain==2.7.5 failed");
-        std::fs::write(&ready, "").expect("marker");
-    }
-    python
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_2_7_5_farmer_code_joins_and_farms() {
-    let python = tokio::task::block_in_place(chia_python);
+    // Made once before the pool starts: the first run installs chia-blockchain 2.7.5.
+    tokio::task::block_in_place(chia_python);
     let chain = FakeChain::start().await;
     let constants = support::farmer::use_small_plot_constants(&chain);
     let pool_lines = format!("reward_address = \"{}\"", hex::encode(TARGET));
@@ -89,36 +63,5 @@ async fn the_2_7_5_farmer_code_joins_and_farms() {
         "reward_puzzle_hash": hex::encode(reward),
         "partials": partials,
     });
-    let spec_path = pool.dir().join("farmer-spec.json");
-    std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/farmer_2_7_5.py");
-    let out = tokio::task::block_in_place(|| {
-        Command::new(&python)
-            .arg(script)
-            .arg(&spec_path)
-            .output()
-            .unwrap()
-    });
-    assert!(
-        out.status.success(),
-        "farmer script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
-
-    assert_eq!(seen["pool_info"], "GetPoolInfoResponse", "{seen}");
-    // Unknown at first: 10, which makes the 2.7.5 farmer register.
-    assert_eq!(seen["get_farmer_before"], "error 10", "{seen}");
-    assert_eq!(seen["post_farmer"], "PostFarmerResponse", "{seen}");
-    assert_eq!(seen["get_farmer"], "GetFarmerResponse", "{seen}");
-    assert_eq!(seen["payout_instructions"], payout.as_str());
-    assert_eq!(seen["put_farmer"], "PutFarmerResponse", "{seen}");
-    assert_eq!(seen["payout_after_put"], new_payout.as_str());
-    let answers = seen["partials"].as_array().unwrap();
-    assert_eq!(answers.len(), partials.len());
-    for a in answers {
-        assert!(a.as_str().unwrap().starts_with("new_difficulty"), "{seen}");
-    }
+    tokio::task::block_in_place(|| run_farmer_script(pool.dir(), &spec));
 }

@@ -116,10 +116,11 @@ fn token(pool: &PoolProcess, f: &Farmer) -> String {
 async fn farmer_registers_updates_and_survives_a_kill() {
     let chain = FakeChain::start().await;
     let reward_address = hex::encode(REWARD_PH);
+    // A v2-only pool: its root /pool_info is /v2/'s (with v1 served, the root answers v1, see pool_v1.rs).
     let mut pool = tokio::task::block_in_place(|| {
         PoolProcess::start(
             &chain,
-            &format!("reward_address = \"{reward_address}\""),
+            &format!("reward_address = \"{reward_address}\"\nprotocols = [\"v2\"]"),
             "",
         )
     });

@@ -3,6 +3,7 @@
 mod database;
 mod demo;
 mod https;
+mod import;
 mod partials;
 mod preflight;
 mod rewards;
@@ -22,6 +23,7 @@ use crate::store;
 
 pub use database::{backup, check_db};
 pub use demo::{demo, DemoOptions};
+pub use import::import_pool_reference;
 pub use partials::partials;
 pub use rewards::rewards;
 pub use serve::serve;

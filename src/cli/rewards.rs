@@ -33,20 +33,42 @@ pub fn rewards(path: &Path, verify: bool) -> anyhow::Result<ExitCode> {
     let rewards = store::rewards::all(&txn)?;
     let payouts = store::payouts::all(&txn)?;
     let changes = store::farmers::payout_changes(&txn)?;
+    let farmers_v1 = store::farmers_v1::all(&txn)?;
+    let carried_balances = ledger::carried_balances(&txn)?;
     drop(txn);
 
-    println!("farmers ({}):", farmers.len());
+    // One list of members, each with its PlotNFT version: v1 members share the ledger.
+    let members: Vec<(u8, [u8; 32], String, u64, u64)> = farmers
+        .iter()
+        .map(|f| {
+            (
+                2,
+                f.launcher_id,
+                format!("{:?}", f.membership),
+                f.points,
+                f.difficulty,
+            )
+        })
+        .chain(farmers_v1.iter().map(|f| {
+            (
+                1,
+                f.launcher_id,
+                format!("{:?}", f.membership),
+                f.points,
+                f.difficulty,
+            )
+        }))
+        .collect();
+    println!("farmers ({}):", members.len());
     println!(
-        "  {:<66} {:>9} {:>14} {:>10}",
-        "launcher", "membership", "unpaid points", "difficulty"
+        "  {:<66} {:>7} {:>9} {:>14} {:>10}",
+        "launcher", "PlotNFT", "membership", "unpaid points", "difficulty"
     );
-    for f in &farmers {
+    for (version, launcher_id, membership, points, difficulty) in &members {
         println!(
-            "  0x{} {:>9} {:>14} {:>10}",
-            hex::encode(f.launcher_id),
-            format!("{:?}", f.membership),
-            f.points,
-            f.difficulty
+            "  0x{} {:>7} {membership:>9} {points:>14} {difficulty:>10}",
+            hex::encode(launcher_id),
+            format!("v{version}"),
         );
     }
     println!("payout instruction changes ({}):", changes.len());
@@ -148,11 +170,11 @@ pub fn rewards(path: &Path, verify: bool) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let carried: u64 = farmers.iter().map(|f| f.carried).sum();
+    let carried: u64 = carried_balances.iter().sum();
     println!("carried balances: {:.6} XCH", xch(carried));
     println!("forwarded, not yet paid out: {:.6} XCH", xch(forwarded));
     let mut ok = true;
-    match ledger::check_records(&rewards, &payouts, &farmers) {
+    match ledger::check_balances(&rewards, &payouts, carried_balances) {
         Ok(l) => println!("ledger ok: {l}"),
         Err(e) => {
             ok = false;

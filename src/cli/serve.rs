@@ -95,23 +95,7 @@ pub(super) async fn run(config: Config) -> anyhow::Result<()> {
     };
     guard_identity(&store, target, &config).await?;
 
-    let settings = PoolSettings {
-        genesis_challenge: network.genesis_challenge,
-        address_prefix: network.network_prefix.clone(),
-        plotnft_pool: PlotNftPoolConfig {
-            pool_puzzle_hash: target,
-            heightlock: config.pool.relative_lock_height,
-            pool_memoization: config.pool_memoization()?,
-        },
-        difficulty: DifficultyPolicy {
-            min_difficulty: config.pool.min_difficulty,
-            target_partials: config.partials.partials_target,
-            time_target_secs: config.partials.time_target_secs,
-            max_step: config.partials.max_difficulty_step,
-            max_difficulty: config.pool.max_difficulty,
-        },
-        config: config.clone(),
-    };
+    let settings = pool_settings(&config, &network, target)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let verifier =
         SignatureVerifier::start(threads).context("starting signature verification threads")?;
@@ -267,7 +251,32 @@ fn stored_target(store: &Store) -> anyhow::Result<Option<Bytes32>> {
 const TARGET_KEY: &str = "pool_target_puzzle_hash";
 
 /// Retries until the node answers: a pool started before its node simply waits for it.
-async fn wait_for_node(
+/// What the pool is, from its configuration and the node's network.
+pub(crate) fn pool_settings(
+    config: &Config,
+    network: &crate::chain::node::NetworkInfo,
+    target: chia_protocol::Bytes32,
+) -> anyhow::Result<PoolSettings> {
+    Ok(PoolSettings {
+        genesis_challenge: network.genesis_challenge,
+        address_prefix: network.network_prefix.clone(),
+        plotnft_pool: PlotNftPoolConfig {
+            pool_puzzle_hash: target,
+            heightlock: config.pool.relative_lock_height,
+            pool_memoization: config.pool_memoization()?,
+        },
+        difficulty: DifficultyPolicy {
+            min_difficulty: config.pool.min_difficulty,
+            target_partials: config.partials.partials_target,
+            time_target_secs: config.partials.time_target_secs,
+            max_step: config.partials.max_difficulty_step,
+            max_difficulty: config.pool.max_difficulty,
+        },
+        config: config.clone(),
+    })
+}
+
+pub(crate) async fn wait_for_node(
     chain: &ChainClient,
 ) -> (
     crate::chain::node::NetworkInfo,

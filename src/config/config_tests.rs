@@ -39,6 +39,25 @@ mod parsing {
     }
 
     #[test]
+    fn protocols_default_to_both_and_name_only_v1_and_v2() {
+        let c = Config::parse("").unwrap();
+        assert!(c.pool.serves(Protocol::V1) && c.pool.serves(Protocol::V2));
+        let c = Config::parse("[pool]\nprotocols = [\"v1\"]").unwrap();
+        assert!(c.pool.serves(Protocol::V1) && !c.pool.serves(Protocol::V2));
+        let err = Config::parse("[pool]\nprotocols = []")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("protocols"), "{err}");
+        let err = Config::parse("[pool]\nprotocols = [\"v3\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("v3") || err.contains("unknown variant"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn reward_address_accepts_hex_and_bech32m() {
         let hex = "14149c71b239194d2e7496dcde66fef56f26e53b75eb967f650e9e48becbb2c1";
         let c = Config::parse(&format!("[pool]\nreward_address = \"0x{hex}\"")).unwrap();

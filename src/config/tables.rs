@@ -141,13 +141,29 @@ pub struct PoolConfig {
     pub pool_memoization: String,
     /// Blocks a leaving farmer waits in the waiting room (the 2.7.5 wallet refuses more than 1000).
     pub relative_lock_height: u32,
+    /// The pool protocols served: `v1` at the root (PlotNFT v1 members), `v2` under `/v2/`.
+    pub protocols: Vec<Protocol>,
+}
+
+/// A pool protocol version the pool can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    V1,
+    V2,
+}
+
+impl PoolConfig {
+    pub fn serves(&self, protocol: Protocol) -> bool {
+        self.protocols.contains(&protocol)
+    }
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             name: "chia-pool".into(),
-            description: "A Chia pool for PlotNFT v2".into(),
+            description: "A Chia pool for PlotNFT v1 and v2".into(),
             logo_url: "https://www.chia.net/img/chia_logo.svg".into(),
             welcome_message: "Welcome to the pool!".into(),
             fee_basis_points: 100,
@@ -157,6 +173,7 @@ impl Default for PoolConfig {
             reward_address: String::new(),
             pool_memoization: "80".into(),
             relative_lock_height: 100,
+            protocols: vec![Protocol::V1, Protocol::V2],
         }
     }
 }

@@ -122,6 +122,14 @@ impl Config {
                 "must be 1..=1000 (chia wallets refuse to join a pool above 1000)",
             ));
         }
+        if p.protocols.is_empty() {
+            return Err(invalid(
+                "pool",
+                "protocols",
+                "[]",
+                "must name at least one of \"v1\" and \"v2\"",
+            ));
+        }
         self.pool_memoization()?;
         if !p.reward_address.is_empty() {
             self.reward_puzzle_hash()?;

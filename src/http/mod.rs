@@ -5,3 +5,4 @@ pub mod limits;
 pub mod routes;
 pub mod server;
 pub mod status;
+pub mod v1;

@@ -14,6 +14,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::chia::messages::*;
+use crate::config::Protocol;
 use crate::pool::{Pool, PoolError};
 
 /// How large a request body may be and how long the client may take to send all of it.
@@ -36,7 +37,9 @@ struct BodyBroken;
 impl warp::reject::Reject for BodyBroken {}
 
 /// The whole body, with or without Content-Length (chunked), refused once it passes the limit or the deadline.
-fn body(limits: BodyLimits) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+pub(super) fn body(
+    limits: BodyLimits,
+) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
         .and_then(move |declared: Option<u64>, stream| async move {
@@ -75,18 +78,36 @@ pub fn api(
     pool: Pool,
     limits: BodyLimits,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let pool_v1 = pool.clone();
     let with_pool = warp::any().map(move || pool.clone());
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let body = body(limits);
 
     let pool_info = warp::get()
-        .and(
-            warp::path!("v2" / "pool_info")
-                .or(warp::path!("pool_info"))
-                .unify(),
-        )
+        .and(warp::path!("v2" / "pool_info"))
         .and(with_pool.clone())
         .map(|pool: Pool| json(&pool.pool_info()));
+    // A v2-only pool still answers /v2/'s info at the root, which `chia plotnft create` reads.
+    let root_info = warp::get()
+        .and(warp::path!("pool_info"))
+        .and(with_pool.clone())
+        .map(|pool: Pool| {
+            if pool.config().pool.serves(Protocol::V1) {
+                json(&pool.pool_info_v1())
+            } else {
+                json(&pool.pool_info())
+            }
+        });
+    // With v2 not served, its farmer API answers a protocol error that says so.
+    let v2_off = warp::path!("v2" / String).and(with_pool.clone()).and_then(
+        |endpoint: String, pool: Pool| async move {
+            let api = ["pool_info", "auth", "farmer", "partial"];
+            match pool.require_protocol(Protocol::V2) {
+                Err(e) if api.contains(&endpoint.as_str()) => Ok(error(&e)),
+                _ => Err(warp::reject::not_found()),
+            }
+        },
+    );
 
     let auth = warp::path!("v2" / "auth")
         .and(warp::get())
@@ -137,16 +158,19 @@ pub fn api(
         .and(body)
         .and(with_pool)
         .then(|b: Bytes, pool: Pool| async move {
-            // Parsing checks curve points (tens of microseconds): keep it off the async threads too.
-            let parsed = tokio::task::spawn_blocking(move || parse::<PostPartialRequest>(&b)).await;
-            match parsed {
-                Ok(Ok(r)) => answer(pool.post_partial(r).await),
-                Ok(Err(e)) => error(&e),
-                Err(e) => error(&PoolError::internal("parsing the partial failed", e)),
+            match parse_partial(b).await {
+                Ok(r) => answer(pool.post_partial(r).await),
+                Err(e) => error(&e),
             }
         });
 
-    pool_info
+    v2_off
+        .or(pool_info)
+        .unify()
+        .or(root_info)
+        .unify()
+        .or(super::v1::routes(pool_v1, limits))
+        .unify()
         .or(auth)
         .unify()
         .or(get_farmer)
@@ -182,7 +206,14 @@ pub async fn rejection(err: Rejection) -> Result<Response, Infallible> {
     Ok(warp::reply::with_status(text, status).into_response())
 }
 
-fn parse<M: Message>(body: &[u8]) -> Result<M, PoolError> {
+/// Parses a partial; parsing checks curve points (tens of microseconds): keep it off the async threads too.
+pub(super) async fn parse_partial(body: Bytes) -> Result<PostPartialRequest, PoolError> {
+    tokio::task::spawn_blocking(move || parse::<PostPartialRequest>(&body))
+        .await
+        .map_err(|e| PoolError::internal("parsing the partial failed", e))?
+}
+
+pub(super) fn parse<M: Message>(body: &[u8]) -> Result<M, PoolError> {
     let text = std::str::from_utf8(body).map_err(|_| {
         PoolError::new(
             PoolErrorCode::RequestFailed,
@@ -192,26 +223,26 @@ fn parse<M: Message>(body: &[u8]) -> Result<M, PoolError> {
     M::from_json_str(text).map_err(bad_request)
 }
 
-fn bad_request(e: MessageError) -> PoolError {
+pub(super) fn bad_request(e: MessageError) -> PoolError {
     PoolError::new(
         PoolErrorCode::RequestFailed,
         format!("invalid request: {e}"),
     )
 }
 
-fn answer<M: Message>(result: Result<M, PoolError>) -> Response {
+pub(super) fn answer<M: Message>(result: Result<M, PoolError>) -> Response {
     match result {
         Ok(m) => json(&m),
         Err(e) => error(&e),
     }
 }
 
-fn error(e: &PoolError) -> Response {
+pub(super) fn error(e: &PoolError) -> Response {
     tracing::debug!(code = e.code.code(), "refused: {}", e.message);
     json(&e.response())
 }
 
-fn json<M: Message>(m: &M) -> Response {
+pub(super) fn json<M: Message>(m: &M) -> Response {
     let mut response = Response::new(m.to_json_string().into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,

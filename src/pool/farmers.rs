@@ -73,18 +73,12 @@ impl Pool {
     ) -> Result<GetFarmerResponse, PoolError> {
         self.check_token(&request.authentication_token_v2, &request.launcher_id)?;
         let farmer = self.registered_farmer(&request.launcher_id)?;
-        // A farmer whose difficulty is too high sends nothing; its regular GET /farmer lets it decay.
-        let decayed = next_difficulty(
-            &self.settings().difficulty,
-            farmer.difficulty,
-            &farmer.recent_partials,
-            unix_now_ms(),
-        );
-        let farmer = if decayed < farmer.difficulty {
-            self.update_farmer(request.launcher_id, move |f| f.difficulty = decayed)
-                .await?
-        } else {
-            farmer
+        let farmer = match self.decayed_difficulty(farmer.difficulty, &farmer.recent_partials) {
+            Some(d) => {
+                self.update_farmer(request.launcher_id, move |f| f.difficulty = d)
+                    .await?
+            }
+            None => farmer,
         };
         Ok(GetFarmerResponse {
             authentication_public_key: public_key(&farmer)?,
@@ -177,12 +171,49 @@ impl Pool {
             // Another registration of this launcher won the race.
             return Err(already_known());
         }
-        tracing::info!(launcher_id = %hex::encode(payload.launcher_id), "farmer registered");
+        Ok(self.welcome(payload.launcher_id, 2))
+    }
+
+    /// The answer to a registration that was stored, for either PlotNFT version.
+    pub(crate) fn welcome(&self, launcher_id: Bytes32, version: u8) -> PostFarmerResponse {
+        tracing::info!(launcher_id = %hex::encode(launcher_id), version, "farmer registered");
         // Its refusals are shown from now on, not only after the next refresh of the figures.
-        self.stats().member_joined(&payload.launcher_id.to_bytes());
-        Ok(PostFarmerResponse {
+        self.stats().member_joined(&launcher_id.to_bytes());
+        PostFarmerResponse {
             welcome_message: self.config().pool.welcome_message.clone(),
-        })
+        }
+    }
+
+    /// A farmer whose difficulty is too high sends nothing; its regular GET /farmer lets it decay: the lower
+    /// difficulty, when there is one.
+    pub(crate) fn decayed_difficulty(&self, difficulty: u64, recent: &[(u64, u64)]) -> Option<u64> {
+        let decayed = next_difficulty(
+            &self.settings().difficulty,
+            difficulty,
+            recent,
+            unix_now_ms(),
+        );
+        (decayed < difficulty).then_some(decayed)
+    }
+
+    /// What a PUT /farmer asks to change, checked: payout instructions (canonical text, puzzle hash) and
+    /// difficulty.
+    pub(crate) fn requested_changes(
+        &self,
+        payload: &PutFarmerPayload,
+    ) -> Result<RequestedChanges, PoolError> {
+        let payout = match &payload.payout_instructions {
+            Some(text) => {
+                let ph = payout_instructions::parse(text, &self.settings().address_prefix)?;
+                Some((hex::encode(ph), ph))
+            }
+            None => None,
+        };
+        let difficulty = match payload.suggested_difficulty {
+            Some(d) => Some(self.checked_difficulty(Some(d))?),
+            None => None,
+        };
+        Ok(RequestedChanges { payout, difficulty })
     }
 
     /// PUT /farmer: payout instructions and suggested difficulty. The authentication key is the PlotNFT's
@@ -203,17 +234,7 @@ impl Pool {
                 ));
             }
         }
-        let payout = match &payload.payout_instructions {
-            Some(text) => {
-                let ph = payout_instructions::parse(text, &self.settings().address_prefix)?;
-                Some((hex::encode(ph), ph))
-            }
-            None => None,
-        };
-        let difficulty = match payload.suggested_difficulty {
-            Some(d) => Some(self.checked_difficulty(Some(d))?),
-            None => None,
-        };
+        let RequestedChanges { payout, difficulty } = self.requested_changes(payload)?;
         let update_payout = payout.clone();
         self.update_farmer_logged(payload.launcher_id, move |f| {
             let mut changed = None;
@@ -326,7 +347,7 @@ impl Pool {
         Ok(farmer)
     }
 
-    fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
+    pub(crate) fn checked_difficulty(&self, suggested: Option<u64>) -> Result<u64, PoolError> {
         let min = self.config().pool.min_difficulty;
         let max = self.config().pool.max_difficulty;
         match suggested {
@@ -342,6 +363,13 @@ impl Pool {
             Some(d) => Ok(d),
         }
     }
+}
+
+/// What a PUT /farmer asks to change, checked.
+pub(crate) struct RequestedChanges {
+    /// The canonical text and the puzzle hash of new payout instructions.
+    pub payout: Option<(String, Bytes32)>,
+    pub difficulty: Option<u64>,
 }
 
 pub fn public_key(farmer: &FarmerRecord) -> Result<PublicKey, PoolError> {

@@ -81,6 +81,12 @@ pub fn spawn(pool: &Handles, stats: &Stats) {
                 }
                 let error = result.as_ref().err().map(|e| e.to_string());
                 stats.job_done("track_plotnfts", error.as_deref().map_or(Ok(()), Err));
+                let result = super::v1::tracking::track_v1_singletons(&p).await;
+                if let Err(e) = &result {
+                    tracing::warn!("v1 PlotNFT tracking paused: {e}");
+                }
+                let error = result.as_ref().err().map(|e| e.to_string());
+                stats.job_done("track_plotnfts_v1", error.as_deref().map_or(Ok(()), Err));
                 let _ = tokio::time::timeout(Duration::from_secs(60), peaks.changed()).await;
                 // Let a burst of peaks settle into one run.
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -155,14 +161,7 @@ async fn save(
     if membership == farmer.membership && Some(&singleton) == farmer.singleton.as_ref() {
         return Ok(());
     }
-    if membership != farmer.membership {
-        tracing::info!(
-            launcher_id = %hex::encode(farmer.launcher_id),
-            "membership {:?} -> {:?}",
-            farmer.membership,
-            membership
-        );
-    }
+    note_membership(&farmer.launcher_id, farmer.membership, membership, 2);
     let key = farmer.launcher_id;
     pool.store()
         .write(move |txn| {
@@ -175,6 +174,22 @@ async fn save(
         })
         .await?;
     Ok(())
+}
+
+/// Logs a member's change of membership, for either PlotNFT version.
+pub(super) fn note_membership(
+    launcher_id: &[u8; 32],
+    from: Membership,
+    to: Membership,
+    version: u8,
+) {
+    if from != to {
+        tracing::info!(
+            launcher_id = %hex::encode(launcher_id),
+            version,
+            "membership {from:?} -> {to:?}"
+        );
+    }
 }
 
 /// Decodes the spends from `record` (the farmer's current coin, spent) onwards, as far as they are buried.

@@ -92,18 +92,25 @@ pub fn current_authentication_token(unix_secs: u64, timeout_minutes: u8) -> u64 
 impl Pool {
     /// Checks a login link; on success a session token (for the cookie) and its lifetime in seconds.
     pub fn login(&self, link: &LoginLink) -> Result<(String, u64), LoginError> {
-        let farmer = self
-            .farmer(&link.launcher_id)
-            .map_err(|e| LoginError::Internal(e.message))?
-            .ok_or_else(|| LoginError::UnknownFarmer(hex::encode(link.launcher_id)))?;
-        let key = public_key(&farmer).map_err(|e| LoginError::Internal(e.message))?;
+        let internal = |e: super::PoolError| LoginError::Internal(e.message);
+        // A v2 member signs with its key's child 12381, a v1 member with the authentication key it registered.
+        let key = match self.farmer(&link.launcher_id).map_err(internal)? {
+            Some(farmer) => auth_signing_public_key(&public_key(&farmer).map_err(internal)?),
+            None => {
+                let farmer = self
+                    .farmer_v1(&link.launcher_id)
+                    .map_err(internal)?
+                    .ok_or_else(|| LoginError::UnknownFarmer(hex::encode(link.launcher_id)))?;
+                super::v1::stored_key(&farmer.authentication_public_key).map_err(internal)?
+            }
+        };
         let message = authentication_payload_hash(
             "get_login",
             link.launcher_id,
             self.settings().plotnft_pool.pool_puzzle_hash,
             link.authentication_token,
         );
-        if !verify(&link.signature, &auth_signing_public_key(&key), message) {
+        if !verify(&link.signature, &key, message) {
             return Err(LoginError::BadSignature);
         }
         let timeout = self.config().auth.token_timeout_minutes;

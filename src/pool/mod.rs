@@ -16,6 +16,7 @@ pub mod registration;
 pub mod relocate;
 pub mod supervisor;
 pub mod tokens;
+pub mod v1;
 pub mod verifier;
 
 use std::sync::Arc;

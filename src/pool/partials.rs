@@ -19,44 +19,66 @@ const RECENT_PARTIALS_KEPT: usize = 64;
 /// Distinct unknown signage points one launcher may have the node look up per window (about a block).
 const UNKNOWN_SP_LOOKUPS: u32 = 3;
 
+/// Who a partial is credited to, as the protocol version's own checks found it: what the shared checks need.
+pub(crate) struct PartialMember {
+    /// Signs the partial with the plot key.
+    pub authentication_public_key: chia_bls::PublicKey,
+    pub difficulty: u64,
+    pub recent_partials: Vec<(u64, u64)>,
+}
+
 impl Pool {
     pub async fn post_partial(
         &self,
         request: PostPartialRequest,
     ) -> Result<PostPartialResponse, PoolError> {
-        let launcher_id = request.payload.launcher_id.to_bytes();
-        let result = self.check_and_record(request).await;
+        let launcher_id = request.payload.launcher_id;
+        let result = match self.partial_member(&request) {
+            Ok(member) => self.check_and_record(request, member).await,
+            Err(e) => Err(e),
+        };
+        self.partial_outcome(launcher_id, result)
+    }
+
+    /// The stats hook both protocol versions' partials go through.
+    pub(crate) fn partial_outcome(
+        &self,
+        launcher_id: chia_protocol::Bytes32,
+        result: Result<(PostPartialResponse, u64), PoolError>,
+    ) -> Result<PostPartialResponse, PoolError> {
         let outcome = match &result {
             Ok((_, credited)) => Ok(*credited),
             Err(e) => Err((e.code, e.message.as_str())),
         };
-        self.stats().partial(&launcher_id, outcome);
+        self.stats().partial(&launcher_id.to_bytes(), outcome);
         result.map(|(response, _)| response)
     }
 
-    /// The checks and the record; on success also the difficulty the partial was credited at.
-    async fn check_and_record(
+    /// v2's who: token, farmer, membership, and the plot's pool contract.
+    fn partial_member(&self, request: &PostPartialRequest) -> Result<PartialMember, PoolError> {
+        let payload = &request.payload;
+        let pos = &payload.proof_of_space;
+        self.check_token(&request.authentication_token_v2, &payload.launcher_id)?;
+        let farmer = self.registered_farmer(&payload.launcher_id)?;
+        check_membership(farmer.membership)?;
+        check_contract(pos, farmer.reward_puzzle_hash, "reward")?;
+        Ok(PartialMember {
+            authentication_public_key: public_key(&farmer)?,
+            difficulty: farmer.difficulty,
+            recent_partials: farmer.recent_partials,
+        })
+    }
+
+    /// Everything after who the partial is from, shared by both protocol versions; on success also the
+    /// difficulty the partial was credited at.
+    pub(crate) async fn check_and_record(
         &self,
         request: PostPartialRequest,
+        farmer: PartialMember,
     ) -> Result<(PostPartialResponse, u64), PoolError> {
         let arrived_ms = unix_now_ms();
         let payload = &request.payload;
         let pos = &payload.proof_of_space;
-
-        // 1. Who: token, farmer, membership, and the plot's pool contract.
-        self.check_token(&request.authentication_token_v2, &payload.launcher_id)?;
-        let farmer = self.registered_farmer(&payload.launcher_id)?;
-        check_membership(farmer.membership)?;
-        if pos.pool_contract_puzzle_hash.map(|h| h.to_bytes()) != Some(farmer.reward_puzzle_hash) {
-            return Err(PoolError::new(
-                PoolErrorCode::InvalidP2SingletonPuzzleHash,
-                format!(
-                    "proof_of_space.pool_contract_puzzle_hash must be this PlotNFT's reward puzzle hash 0x{}; the \
-                     plot was made for another PlotNFT or pool",
-                    hex::encode(farmer.reward_puzzle_hash)
-                ),
-            ));
-        }
 
         // A resend of a proof seen lately is refused, or its proof check reused, before any other work.
         let proof_key = guards::proof_key(pos, &payload.sp_hash, payload.end_of_sub_slot);
@@ -130,7 +152,7 @@ impl Pool {
         }
 
         // 4. Signed by the plot key and the PlotNFT's authentication key (batched with other partials).
-        let check = PartialSignatureCheck::new(&request, &public_key(&farmer)?);
+        let check = PartialSignatureCheck::new(&request, &farmer.authentication_public_key);
         if !self.verifier().verify(check).await? {
             guards::note_bad_signature(self.proofs(), proof_key, quality);
             return Err(PoolError::new(
@@ -183,9 +205,9 @@ impl Pool {
             self.proofs().insert(proof_key, guards::ProofSeen::Accepted);
         }
         match outcome {
-            RecordOutcome::Recorded(farmer) => Ok((
+            RecordOutcome::Recorded(state) => Ok((
                 PostPartialResponse {
-                    new_difficulty: farmer.difficulty,
+                    new_difficulty: state.difficulty,
                 },
                 difficulty,
             )),
@@ -258,7 +280,26 @@ impl Pool {
     }
 }
 
-fn check_membership(membership: Membership) -> Result<(), PoolError> {
+/// The plot's pool contract must be the member's: its reward puzzle hash (v2) or p2_singleton puzzle hash (v1).
+pub(crate) fn check_contract(
+    pos: &ProofOfSpace,
+    expected: [u8; 32],
+    what: &str,
+) -> Result<(), PoolError> {
+    if pos.pool_contract_puzzle_hash.map(|h| h.to_bytes()) == Some(expected) {
+        return Ok(());
+    }
+    Err(PoolError::new(
+        PoolErrorCode::InvalidP2SingletonPuzzleHash,
+        format!(
+            "proof_of_space.pool_contract_puzzle_hash must be this PlotNFT's {what} puzzle hash 0x{}; the plot was \
+             made for another PlotNFT or pool",
+            hex::encode(expected)
+        ),
+    ))
+}
+
+pub(crate) fn check_membership(membership: Membership) -> Result<(), PoolError> {
     match membership {
         Membership::Pooling => Ok(()),
         Membership::Leaving => Err(PoolError::new(

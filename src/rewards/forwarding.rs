@@ -17,9 +17,11 @@ use crate::chain::node::CoinQuery;
 use crate::chia::forward::{build_forward_bundle, pool_reward_height};
 use crate::pool::farmers::public_key;
 use crate::pool::Handles;
+use crate::store::farmers_v1::FarmerV1Record;
 use crate::store::rewards::{ForwardState, RewardRecord};
 use crate::store::{self, FarmerRecord, Membership};
 
+use super::absorb_v1;
 use super::error::RewardsError;
 
 /// Meta key: rewards confirmed below this height have all been found.
@@ -53,16 +55,23 @@ pub async fn run(pool: &Handles) -> Result<ForwardRun, RewardsError> {
 async fn discover(pool: &Handles) -> Result<usize, RewardsError> {
     let peak = pool.chain().synced_peak()?;
     let depth = pool.config().payouts.confirmation_depth;
-    let (members, from) = {
+    let (members, members_v1, from) = {
         let txn = pool.store().read()?;
         let farmers = store::farmers::all(&txn)?;
         let from = store::meta_u64(&txn, SCAN_HEIGHT)?;
-        (farmers, from)
+        (farmers, store::farmers_v1::all(&txn)?, from)
     };
+    // v1 members' rewards land at their p2_singleton puzzle hash and are absorbed (`absorb_v1`).
     let by_hash: HashMap<Bytes32, [u8; 32]> = members
         .iter()
         .filter(|f| f.membership != Membership::Left)
         .map(|f| (Bytes32::new(f.reward_puzzle_hash), f.launcher_id))
+        .chain(
+            members_v1
+                .iter()
+                .filter(|f| f.membership != Membership::Left)
+                .map(|f| (Bytes32::new(f.p2_singleton_puzzle_hash), f.launcher_id)),
+        )
         .collect();
     if by_hash.is_empty() {
         return Ok(0);
@@ -148,14 +157,18 @@ fn judge(
 /// Judges every unsettled reward by the chain (spent how, or not spent), then (re)submits forwards.
 async fn advance(pool: &Handles, stats: &mut ForwardRun) -> Result<(), RewardsError> {
     let peak = pool.chain().synced_peak()?;
-    let (rewards, farmers) = {
+    let (rewards, farmers, members_v1) = {
         let txn = pool.store().read()?;
         let rewards = store::rewards::all(&txn)?;
         let farmers: HashMap<[u8; 32], FarmerRecord> = store::farmers::all(&txn)?
             .into_iter()
             .map(|f| (f.launcher_id, f))
             .collect();
-        (rewards, farmers)
+        let members_v1: HashMap<[u8; 32], FarmerV1Record> = store::farmers_v1::all(&txn)?
+            .into_iter()
+            .map(|f| (f.launcher_id, f))
+            .collect();
+        (rewards, farmers, members_v1)
     };
     let depth = pool.config().payouts.confirmation_depth;
     // Settled: shared in a payout, or spent and buried (a reorg can no longer change how).
@@ -201,11 +214,15 @@ async fn advance(pool: &Handles, stats: &mut ForwardRun) -> Result<(), RewardsEr
         let coin_id = Bytes32::new(reward.coin_id);
         let now = match records.get(&coin_id) {
             Some(r) if r.spent_block_index > 0 => {
-                let kids: Vec<&CoinRecord> = children
-                    .iter()
-                    .filter(|c| c.coin.parent_coin_info == coin_id)
-                    .collect();
-                Some(judge(&reward, r.spent_block_index, &kids, pool_ph))
+                if members_v1.contains_key(&reward.launcher_id) {
+                    Some(absorb_v1::judge(pool, &reward, r.spent_block_index).await?)
+                } else {
+                    let kids: Vec<&CoinRecord> = children
+                        .iter()
+                        .filter(|c| c.coin.parent_coin_info == coin_id)
+                        .collect();
+                    Some(judge(&reward, r.spent_block_index, &kids, pool_ph))
+                }
             }
             Some(_) => None,
             // The reward's own block was reorged away: nothing is known; it may come back.
@@ -257,11 +274,15 @@ async fn advance(pool: &Handles, stats: &mut ForwardRun) -> Result<(), RewardsEr
         if busy.contains(&reward.launcher_id) {
             continue;
         }
-        let Some(farmer) = farmers.get(&reward.launcher_id) else {
+        let submitted = if let Some(farmer) = farmers.get(&reward.launcher_id) {
+            submit(pool, farmer, &reward).await
+        } else if let Some(member) = members_v1.get(&reward.launcher_id) {
+            absorb_v1::submit(pool, member, &reward).await
+        } else {
             continue;
         };
         busy.push(reward.launcher_id);
-        match submit(pool, farmer, &reward).await {
+        match submitted {
             Ok(bundle_name) => {
                 let state = ForwardState::Submitted {
                     bundle_name,

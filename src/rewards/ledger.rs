@@ -57,6 +57,22 @@ pub fn check_records(
     payouts: &[PayoutRecord],
     farmers: &[FarmerRecord],
 ) -> Result<Ledger, LedgerMismatch> {
+    check_balances(rewards, payouts, farmers.iter().map(|f| f.carried))
+}
+
+/// The carried balances of every member, v2 and v1: one ledger.
+pub fn carried_balances(txn: &store::ReadTxn) -> Result<Vec<u64>, store::StoreError> {
+    let v2 = store::farmers::all(txn)?.into_iter().map(|f| f.carried);
+    let v1 = store::farmers_v1::all(txn)?.into_iter().map(|f| f.carried);
+    Ok(v2.chain(v1).collect())
+}
+
+/// `check_records` over the members' carried balances.
+pub fn check_balances(
+    rewards: &[RewardRecord],
+    payouts: &[PayoutRecord],
+    carried: impl IntoIterator<Item = u64>,
+) -> Result<Ledger, LedgerMismatch> {
     let mut problems = Vec::new();
     let mut l = Ledger::default();
     let mut by_payout: HashMap<u64, (u128, BTreeSet<[u8; 32]>)> = HashMap::new();
@@ -153,7 +169,7 @@ pub fn check_records(
             "{amount} mojo of rewards are marked shared in payout {id}, which does not exist"
         ));
     }
-    l.carried = farmers.iter().map(|f| u128::from(f.carried)).sum();
+    l.carried = carried.into_iter().map(u128::from).sum();
     let accounted = l.waiting + l.fee + l.paid + l.in_flight + l.carried;
     if accounted != l.forwarded {
         problems.push(format!(
@@ -187,15 +203,15 @@ pub async fn check(
     chain: &ChainClient,
     scope: Scope,
 ) -> Result<Ledger, RewardsError> {
-    let (rewards, payouts, farmers) = {
+    let (rewards, payouts, carried) = {
         let txn = store.read()?;
         (
             store::rewards::all(&txn)?,
             store::payouts::all(&txn)?,
-            store::farmers::all(&txn)?,
+            carried_balances(&txn)?,
         )
     };
-    let mut ledger = check_records(&rewards, &payouts, &farmers)?;
+    let mut ledger = check_balances(&rewards, &payouts, carried)?;
     let skip = match scope {
         Scope::All => 0,
         Scope::Latest(n) => payouts.len().saturating_sub(n),

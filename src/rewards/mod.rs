@@ -1,5 +1,6 @@
 //! Rewards and payouts: discovering pool rewards, verifying that they reached the pool, and paying farmers
 //! by points exactly once, with a ledger that must balance to the mojo.
+mod absorb_v1;
 mod batches;
 pub mod error;
 pub mod forwarding;

@@ -37,8 +37,7 @@ pub async fn run(pool: &Handles) -> Result<PayoutRun, RewardsError> {
         let txn = pool.store().read()?;
         let rewards = store::rewards::all(&txn)?;
         let payouts = store::payouts::all(&txn)?;
-        let farmers = store::farmers::all(&txn)?;
-        ledger::check_records(&rewards, &payouts, &farmers)?;
+        ledger::check_balances(&rewards, &payouts, ledger::carried_balances(&txn)?)?;
         payouts
     };
     for open in payouts.iter().filter(|p| !p.finished()) {
@@ -84,6 +83,8 @@ async fn plan_payout(pool: &Handles, peak_height: u32) -> Result<Option<u64>, Re
         .write(move |txn| {
             // Read inside the write: points credited meanwhile cannot slip between the plan and its update.
             let read_farmers = store::farmers::all_for_update(txn)?;
+            // v1 members' points are points: one plan over both tables, v2 members first.
+            let read_v1 = store::farmers_v1::all_for_update(txn)?;
             let rewards: Vec<_> = store::rewards::all_for_update(txn)?
                 .into_iter()
                 // Only verified forwards buried `confirmation_depth` deep: a reorg can no longer undo them.
@@ -97,7 +98,11 @@ async fn plan_payout(pool: &Handles, peak_height: u32) -> Result<Option<u64>, Re
                 .iter()
                 .map(|r| r.amount)
                 .fold(0u64, u64::saturating_add);
-            let entitlements: Vec<Entitlement> = read_farmers.iter().map(entitlement).collect();
+            let entitlements: Vec<Entitlement> = read_farmers
+                .iter()
+                .map(entitlement)
+                .chain(read_v1.iter().map(entitlement_v1))
+                .collect();
             let p = plan(total, fee_bp, minimum, &entitlements);
             let id = store::payouts::next_id(txn)?;
             let memo = format!("{name} payout {id}");
@@ -109,11 +114,18 @@ async fn plan_payout(pool: &Handles, peak_height: u32) -> Result<Option<u64>, Re
             if batches.is_empty() && p.rewards == 0 {
                 return Ok(None);
             }
-            for (farmer, share) in read_farmers.iter().zip(&p.shares) {
+            let (v2_shares, v1_shares) = p.shares.split_at(read_farmers.len().min(p.shares.len()));
+            for (farmer, share) in read_farmers.iter().zip(v2_shares) {
                 let mut f = farmer.clone();
                 f.points = f.points.saturating_sub(share.points);
                 f.carried = share.carried;
                 store::farmers::put(txn, &f)?;
+            }
+            for (farmer, share) in read_v1.iter().zip(v1_shares) {
+                let mut f = farmer.clone();
+                f.points = f.points.saturating_sub(share.points);
+                f.carried = share.carried;
+                store::farmers_v1::put(txn, &f)?;
             }
             let mut coins = Vec::new();
             if p.rewards > 0 {
@@ -153,6 +165,15 @@ async fn plan_payout(pool: &Handles, peak_height: u32) -> Result<Option<u64>, Re
 }
 
 /// What a farmer is owed going into a payout.
+pub fn entitlement_v1(f: &store::farmers_v1::FarmerV1Record) -> Entitlement {
+    Entitlement {
+        launcher_id: f.launcher_id,
+        payout_puzzle_hash: f.payout_puzzle_hash,
+        points: f.points,
+        carried: f.carried,
+    }
+}
+
 pub fn entitlement(f: &store::FarmerRecord) -> Entitlement {
     Entitlement {
         launcher_id: f.launcher_id,

@@ -189,10 +189,23 @@ pub fn signed_partial(
     auth_sk: &SecretKey,
     token: &str,
 ) -> crate::chia::messages::PostPartialRequest {
+    signed_partial_with(launcher_id, sp_hash, pos, plot_sk, auth_sk, 0, token)
+}
+
+/// `signed_partial` with the payload's `authentication_token` (the v1 time-window token; 0 for v2).
+pub fn signed_partial_with(
+    launcher_id: Bytes32,
+    sp_hash: Bytes32,
+    pos: ProofOfSpace,
+    plot_sk: &SecretKey,
+    auth_sk: &SecretKey,
+    authentication_token: u64,
+    token: &str,
+) -> crate::chia::messages::PostPartialRequest {
     use crate::chia::messages::{Message, PostPartialPayload, PostPartialRequest};
     let payload = PostPartialPayload {
         launcher_id,
-        authentication_token: 0,
+        authentication_token,
         proof_of_space: pos,
         sp_hash,
         end_of_sub_slot: false,

@@ -41,7 +41,10 @@ impl Accepted {
 /// One member as the pages show it.
 #[derive(Debug, Clone)]
 pub struct FarmerView {
+    /// A v1 member's record is shown in v2's shape (its p2_singleton as the reward puzzle hash).
     pub record: FarmerRecord,
+    /// 1 or 2: the member's PlotNFT version.
+    pub plotnft_version: u8,
     /// Accepted partials not yet confirmed, and their points.
     pub pending_partials: u64,
     pub pending_points: u64,
@@ -135,6 +138,25 @@ pub fn forward_state_name(state: &ForwardState) -> &'static str {
     }
 }
 
+/// A v1 member in the shape the pages read.
+fn v1_as_record(f: store::farmers_v1::FarmerV1Record) -> FarmerRecord {
+    FarmerRecord {
+        launcher_id: f.launcher_id,
+        authentication_public_key: f.authentication_public_key,
+        payout_instructions: f.payout_instructions,
+        payout_puzzle_hash: f.payout_puzzle_hash,
+        difficulty: f.difficulty,
+        reward_puzzle_hash: f.p2_singleton_puzzle_hash,
+        membership: f.membership,
+        singleton: None,
+        joined_at: f.joined_at,
+        recent_partials: f.recent_partials,
+        points: f.points,
+        carried: f.carried,
+        lifetime_points: f.lifetime_points,
+    }
+}
+
 /// Reads the store once and builds a snapshot as of `now_ms`. `efforts` carries the efforts of blocks already
 /// seen (by reward coin id), which the store does not keep.
 pub fn build(
@@ -155,12 +177,17 @@ pub fn build(
         pool_buckets: vec![Accepted::default(); pool_slots],
         ..Snapshot::default()
     };
-    for record in store::farmers::all(txn)? {
+    let v2 = store::farmers::all(txn)?.into_iter().map(|r| (r, 2));
+    let v1 = store::farmers_v1::all(txn)?
+        .into_iter()
+        .map(|r| (v1_as_record(r), 1));
+    for (record, plotnft_version) in v2.chain(v1) {
         snap.by_launcher
             .insert(record.launcher_id, snap.farmers.len());
         let last_partial_ms = record.recent_partials.last().map(|p| p.0);
         snap.farmers.push(FarmerView {
             record,
+            plotnft_version,
             pending_partials: 0,
             pending_points: 0,
             rejected_at_confirmation: 0,

@@ -14,7 +14,9 @@ use redb::{
 };
 
 use super::open::{guarded, panic_message, quiet_catch, restore_hint, MODE};
-use super::{farmers, partials, payouts, rejections, rewards, StoreError, META, SCHEMA_VERSION};
+use super::{
+    farmers, farmers_v1, partials, payouts, rejections, rewards, StoreError, META, SCHEMA_VERSION,
+};
 
 /// What a backup or a check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,9 +33,10 @@ pub struct Summary {
 
 /// Every table of the schema; a file with another table is refused rather than copied in part.
 /// A table added to the schema must be added here and to `copy_all` (the test below fails until it is).
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "meta",
     "farmers",
+    "farmers_v1",
     "payout_changes",
     "partials",
     "partials_by_proof",
@@ -210,6 +213,7 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<u64, StoreE
     check_tables(from)?;
     Ok(copy(from, to, META)?
         + copy(from, to, farmers::FARMERS)?
+        + copy(from, to, farmers_v1::FARMERS_V1)?
         + copy(from, to, partials::PARTIALS)?
         + copy(from, to, partials::BY_PROOF)?
         + copy(from, to, rewards::REWARDS)?
@@ -254,7 +258,7 @@ fn read_all(txn: &ReadTransaction) -> Result<Summary, StoreError> {
             "schema version {version:?} is not {SCHEMA_VERSION}"
         )));
     }
-    let farmers = farmers::all(txn)?.len() as u64;
+    let farmers = (farmers::all(txn)?.len() + farmers_v1::all(txn)?.len()) as u64;
     let (p, c, r) = partials::stats(txn)?;
     let rewards = rewards::all(txn)?.len() as u64;
     let payouts = payouts::all(txn)?.len() as u64;

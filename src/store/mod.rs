@@ -9,6 +9,7 @@
 
 pub mod backup;
 pub mod farmers;
+pub mod farmers_v1;
 mod open;
 pub mod partials;
 pub mod payouts;
@@ -325,6 +326,7 @@ fn check_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
     // Create every table up front so that readers never meet a missing table (and list it in backup::TABLES).
     farmers::create_tables(&txn)?;
     farmers::create_change_tables(&txn)?;
+    farmers_v1::create_tables(&txn)?;
     partials::create_tables(&txn)?;
     rewards::create_tables(&txn)?;
     payouts::create_tables(&txn)?;

@@ -3,9 +3,9 @@
 
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::farmers;
-use super::records::{decode, encode, FarmerRecord, PartialRecord, PartialState};
+use super::records::{decode, encode, PartialRecord, PartialState};
 use super::StoreError;
+use super::{farmers, farmers_v1};
 
 /// (arrival unix ms, proof hash) → partial.
 pub(super) const PARTIALS: TableDefinition<(u64, [u8; 32]), &[u8]> =
@@ -25,22 +25,30 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// What happened to a partial handed to `record`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOutcome {
-    /// Stored; the farmer row was updated by the caller's closure.
-    Recorded(Box<FarmerRecord>),
+    /// Stored; the member's difficulty state was updated by the caller's closure and is now this.
+    Recorded(Box<DifficultyState>),
     /// A partial with the same proof hash is already stored.
     Duplicate,
-    /// The farmer row vanished or the update refused the partial.
+    /// The member's row vanished.
     FarmerGone,
 }
 
-/// Stores a new partial and applies `update` to its farmer in the same transaction, unless the proof hash is
-/// already known.
+/// What the difficulty controller keeps of a member, v2 or v1 alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DifficultyState {
+    pub difficulty: u64,
+    /// The newest accepted partials (unix ms, difficulty), newest last.
+    pub recent_partials: Vec<(u64, u64)>,
+}
+
+/// Stores a new partial and applies `update` to its member's difficulty state (a v2 member, else a v1 one) in
+/// the same transaction, unless the proof hash is already known.
 pub fn record(
     txn: &WriteTransaction,
     arrived_ms: u64,
     proof_hash: [u8; 32],
     partial: &PartialRecord,
-    update: impl FnOnce(&mut FarmerRecord),
+    update: impl FnOnce(&mut DifficultyState),
 ) -> Result<RecordOutcome, StoreError> {
     {
         let index = txn.open_table(BY_PROOF)?;
@@ -48,16 +56,38 @@ pub fn record(
             return Ok(RecordOutcome::Duplicate);
         }
     }
-    let Some(mut farmer) = farmers::get_for_update(txn, &partial.launcher_id)? else {
+    let state = if let Some(mut farmer) = farmers::get_for_update(txn, &partial.launcher_id)? {
+        let state = updated(&mut farmer.difficulty, &mut farmer.recent_partials, update);
+        farmers::put(txn, &farmer)?;
+        state
+    } else if let Some(mut farmer) = farmers_v1::get_for_update(txn, &partial.launcher_id)? {
+        let state = updated(&mut farmer.difficulty, &mut farmer.recent_partials, update);
+        farmers_v1::put(txn, &farmer)?;
+        state
+    } else {
         return Ok(RecordOutcome::FarmerGone);
     };
     let bytes = encode(partial)?;
-    update(&mut farmer);
     txn.open_table(BY_PROOF)?.insert(&proof_hash, arrived_ms)?;
     txn.open_table(PARTIALS)?
         .insert((arrived_ms, proof_hash), bytes.as_slice())?;
-    farmers::put(txn, &farmer)?;
-    Ok(RecordOutcome::Recorded(Box::new(farmer)))
+    Ok(RecordOutcome::Recorded(Box::new(state)))
+}
+
+/// Runs `update` on a member's difficulty fields and returns what they became.
+fn updated(
+    difficulty: &mut u64,
+    recent_partials: &mut Vec<(u64, u64)>,
+    update: impl FnOnce(&mut DifficultyState),
+) -> DifficultyState {
+    let mut state = DifficultyState {
+        difficulty: *difficulty,
+        recent_partials: std::mem::take(recent_partials),
+    };
+    update(&mut state);
+    *difficulty = state.difficulty;
+    recent_partials.clone_from(&state.recent_partials);
+    state
 }
 
 pub fn is_known(txn: &ReadTransaction, proof_hash: &[u8; 32]) -> Result<bool, StoreError> {
@@ -114,6 +144,11 @@ pub fn settle(
             farmer.points = farmer.points.saturating_add(record.difficulty);
             farmer.lifetime_points = farmer.lifetime_points.saturating_add(record.difficulty);
             farmers::put(txn, &farmer)?;
+        } else if let Some(mut farmer) = farmers_v1::get_for_update(txn, &record.launcher_id)? {
+            // One ledger: a v1 member's confirmed partials are points like a v2 member's.
+            farmer.points = farmer.points.saturating_add(record.difficulty);
+            farmer.lifetime_points = farmer.lifetime_points.saturating_add(record.difficulty);
+            farmers_v1::put(txn, &farmer)?;
         }
     }
     let bytes = encode(&updated)?;

@@ -1,7 +1,7 @@
 """The chia-blockchain 2.7.5 farmer's own pool client code, pointed at a chia-pool server.
 
 Runs Farmer._pool_get_pool_info, _pool_get_auth, _pool_get_farmer, _pool_post_farmer and _pool_put_farmer of
-the released farmer (not copies of them) on a stub farmer object, then posts the given partials the way
+the released farmer, for a v2 PlotNFT or (spec "version": 1) a v1 one, (not copies of them) on a stub farmer object, then posts the given partials the way
 farmer_api.py does and parses every answer with 2.7.5's own Streamable types.
 
 Usage: python farmer_2_7_5.py <input.json>; prints one JSON object with what the farmer saw.
@@ -13,7 +13,7 @@ import logging
 import sys
 
 import aiohttp
-from chia_rs import AugSchemeMPL, PrivateKey
+from chia_rs import AugSchemeMPL, G1Element, PrivateKey
 from chia_rs.sized_bytes import bytes32
 
 from chia import __version__
@@ -33,17 +33,24 @@ def stub_farmer(auth_sk: PrivateKey) -> Farmer:
 
 async def main(spec: dict) -> dict:
     auth_sk = PrivateKey.from_bytes(bytes.fromhex(spec["auth_sk"]))
+    # Version 1: the PlotNFT's owner key is found among the farmer's root keys, as 2.7.5 finds it.
+    version = spec.get("version", 2)
+    owner_public_key = auth_sk.get_g1()
+    if version == 1:
+        owner_public_key = G1Element.from_bytes(bytes.fromhex(spec["owner_pk"]))
     pool_config = PoolingShareState(
         launcher_id=bytes32.from_hexstr(spec["launcher_id"]),
         pool_url=spec["pool_url"],
         payout_instructions=spec["payout_instructions"],
         target_puzzle_hash=bytes32.from_hexstr(spec["target_puzzle_hash"]),
         p2_singleton_puzzle_hash=bytes32.from_hexstr(spec["reward_puzzle_hash"]),
-        owner_public_key=auth_sk.get_g1(),
+        owner_public_key=owner_public_key,
         key_derivation_index=0,
-        version=2,
+        version=version,
     )
     farmer = stub_farmer(auth_sk)
+    if version == 1:
+        farmer.all_root_sks = [PrivateKey.from_bytes(bytes.fromhex(spec["master_sk"]))]
     seen: dict = {}
 
     def name(answer) -> str:
@@ -68,11 +75,12 @@ async def main(spec: dict) -> dict:
     got = await farmer._pool_get_farmer(pool_config, timeout)
     seen["payout_after_put"] = got.payout_instructions if isinstance(got, pool_protocol.GetFarmerResponse) else None
 
-    token = farmer.authentication_tokens[pool_config.launcher_id][0]
     partial_answers = []
     for partial in spec["partials"]:
         request = pool_protocol.PostPartialRequest.from_json_dict(partial)
-        request = pool_protocol.PostPartialRequest(request.payload, request.aggregate_signature, token)
+        if version == 2:
+            token = farmer.authentication_tokens[pool_config.launcher_id][0]
+            request = pool_protocol.PostPartialRequest(request.payload, request.aggregate_signature, token)
         async with aiohttp.ClientSession() as session:
             async with session.post(
                 farmer._url_for_endpoint(pool_config, "partial"),

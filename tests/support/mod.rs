@@ -34,6 +34,7 @@ pub mod chia_python;
 pub mod farmer;
 pub mod payout_seed;
 pub mod pebble;
+pub mod plotnft_v1_vectors;
 pub mod plots;
 pub mod pool_process;
 

@@ -59,10 +59,11 @@ fn operator(pool: &Pool) -> Response {
         section {
             h2 { "Members (" (snap.farmers.len()) ")" }
             table #members {
-                tr { th { "Launcher" } th { "State" } th.num { "Difficulty" } th.num { "Unpaid points" } th.num { "Pending" } th.num { "Carried" } th { "Payout address" } }
+                tr { th { "Launcher" } th { "PlotNFT" } th { "State" } th.num { "Difficulty" } th.num { "Unpaid points" } th.num { "Pending" } th.num { "Carried" } th { "Payout address" } }
                 @for f in &snap.farmers {
                     tr {
                         td.mono { (hex::encode(f.record.launcher_id)) }
+                        td { "v" (f.plotnft_version) }
                         td { (format::membership(f.record.membership)) }
                         td.num { (f.record.difficulty) }
                         td.num { (f.record.points) }

@@ -227,6 +227,7 @@ pub fn farmer(f: &FarmerFigures<'_>) -> Value {
     let r = &v.record;
     json!({
         "launcher_id": hex::encode(r.launcher_id),
+        "plotnft_version": v.plotnft_version,
         "membership": format::membership(r.membership),
         "difficulty": r.difficulty,
         "points_pending": v.pending_points,

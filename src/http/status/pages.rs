@@ -232,6 +232,7 @@ pub fn farmer(pool: &Pool, id: &str, session: Option<&str>) -> Response {
             h2 { "Farmer " span.mono #launcher { (launcher_hex) } }
             dl.figures {
                 (figure("membership", "membership", "PlotNFT", format::membership(r.membership)))
+                (figure("plotnft-version", "plotnft_version", "PlotNFT version", view.plotnft_version))
                 (figure("difficulty", "difficulty", "Difficulty", r.difficulty))
                 (figure("points-pending", "points_pending", "Points pending", view.pending_points))
                 (figure("points-confirmed", "points_confirmed", "Points confirmed (unpaid)", r.points))
