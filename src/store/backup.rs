@@ -214,6 +214,7 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<u64, StoreE
     Ok(copy(from, to, META)?
         + copy(from, to, farmers::FARMERS)?
         + copy(from, to, farmers_v1::FARMERS_V1)?
+        + copy(from, to, farmers::PAYOUT_CHANGES)?
         + copy(from, to, partials::PARTIALS)?
         + copy(from, to, partials::BY_PROOF)?
         + copy(from, to, rewards::REWARDS)?
@@ -265,6 +266,7 @@ fn read_all(txn: &ReadTransaction) -> Result<Summary, StoreError> {
     let mut rows = 0;
     rows += txn.open_table(META)?.iter()?.count() as u64;
     rows += txn.open_table(partials::BY_PROOF)?.iter()?.count() as u64;
+    rows += txn.open_table(farmers::PAYOUT_CHANGES)?.iter()?.count() as u64;
     rows += txn.open_table(rejections::STATS)?.iter()?.count() as u64;
     Ok(Summary {
         farmers,
@@ -309,9 +311,28 @@ mod tests {
         let path = dir.join("pool.redb");
         let store = crate::store::Store::open(&path).unwrap();
         assert!(in_use(&path));
+        // Every table's rows reach the copy: here the payout-change trail.
+        let change = farmers::PayoutChange {
+            launcher_id: [7; 32],
+            old_puzzle_hash: [1; 32],
+            new_puzzle_hash: [2; 32],
+            at_ms: 1_700_000_000_000,
+        };
+        let recorded = change.clone();
+        store
+            .write_blocking(move |txn| farmers::record_payout_change(txn, &recorded))
+            .unwrap();
         let copy = dir.join("copy.redb");
         let summary = backup(&path, &copy).unwrap();
-        assert!(summary.rows >= 1 && summary.pages_verified, "{summary:?}");
+        assert!(summary.rows >= 2 && summary.pages_verified, "{summary:?}");
+        let copied = crate::store::Store::open(&copy).unwrap();
+        let trail = farmers::payout_changes(&copied.read().unwrap()).unwrap();
+        copied.close();
+        assert_eq!(
+            trail,
+            vec![change],
+            "the payout-change trail is in the backup"
+        );
         assert!(check_file(&path).is_ok_and(|s| !s.pages_verified));
         store.close();
         assert!(!in_use(&path));

@@ -59,7 +59,8 @@ pub fn all_for_update(txn: &WriteTransaction) -> Result<Vec<FarmerRecord>, Store
 
 /// (launcher id ‖ change time in unix ms, big-endian) → payout instruction change: a farmer's history stays
 /// together and in time order.
-const PAYOUT_CHANGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("payout_changes");
+pub(super) const PAYOUT_CHANGES: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("payout_changes");
 
 /// A change of a farmer's payout instructions (a stolen token could redirect payouts: the trail shows it).
 #[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
