@@ -185,7 +185,10 @@ impl Pool {
                 ),
                 verifier,
                 stats: Stats::new(),
-                cpu: guards::CpuGate::new(threads * 8),
+                // A pairing takes about a millisecond: 32 per core in flight is a few tens of milliseconds of
+                // work, enough that a burst of honest requests (20 farmers retrying at once) is not told "busy",
+                // while a flood still meets the gate long before the CPU queue grows.
+                cpu: guards::CpuGate::new(threads * 32),
                 no_plotnft: guards::Recent::new(NEGATIVE_TTL),
                 unknown_sp: guards::Recent::new(NEGATIVE_TTL),
                 proofs: guards::Recent::new(proof_ttl),
