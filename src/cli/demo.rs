@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -37,19 +36,7 @@ pub fn demo(mut opts: DemoOptions) -> anyhow::Result<ExitCode> {
     // pool.toml's relative paths are read relative to pool.toml itself: write absolute ones.
     opts.dir = std::path::absolute(&opts.dir)
         .with_context(|| format!("resolving {}", opts.dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("pool")
-        .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(run(opts));
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    result?;
-    if let Some(reason) = crate::shutdown::failure() {
-        bail!("{reason}");
-    }
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    super::serve::run_until_stopped(run(opts))
 }
 
 async fn run(opts: DemoOptions) -> anyhow::Result<()> {

@@ -29,12 +29,19 @@ pub fn serve(path: &Path) -> anyhow::Result<ExitCode> {
         );
         tokens::create_key_file(&config.auth.token_key_file, false)?;
     }
+    run_until_stopped(run(config))
+}
+
+/// Runs `pool` (serve's or demo's) on the pool's runtime until it stops, then says how it ended.
+pub(super) fn run_until_stopped(
+    pool: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("pool")
         .build()
         .context("starting the async runtime")?;
-    let result = runtime.block_on(run(config));
+    let result = runtime.block_on(pool);
     // Jobs still running (a chain call, a payout step) get a moment; every durable step is atomic anyway.
     runtime.shutdown_timeout(Duration::from_secs(5));
     result?;

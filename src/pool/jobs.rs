@@ -35,6 +35,20 @@ pub enum JobError {
 /// Spends followed per PlotNFT per run (a PlotNFT moves once per forward or state change).
 const MAX_HOPS: usize = 32;
 
+/// The coin records of `ids` (PlotNFT singletons' current coins), by coin id, in one chunked lookup.
+pub(super) async fn coins_by_id(
+    pool: &Handles,
+    ids: &[Bytes32],
+) -> Result<HashMap<Bytes32, CoinRecord>, crate::chain::error::ChainError> {
+    Ok(pool
+        .chain()
+        .coin_records_by_names(ids, CoinQuery::all())
+        .await?
+        .into_iter()
+        .map(|r| (r.coin.coin_id(), r))
+        .collect())
+}
+
 /// Starts the job loops on the current tokio runtime. They take the pool's narrow handles and report to
 /// its figures; nothing else of the pool.
 pub fn spawn(pool: &Handles, stats: &Stats) {
@@ -113,13 +127,7 @@ pub async fn track_singletons(pool: &Handles, misses: &mut Misses) -> Result<(),
         .iter()
         .filter_map(|f| f.singleton.as_ref().map(|s| Bytes32::new(s.coin_id)))
         .collect();
-    let records: HashMap<Bytes32, CoinRecord> = pool
-        .chain()
-        .coin_records_by_names(&ids, CoinQuery::all())
-        .await?
-        .into_iter()
-        .map(|r| (r.coin.coin_id(), r))
-        .collect();
+    let records = coins_by_id(pool, &ids).await?;
     let depth = pool.config().payouts.confirmation_depth;
     for farmer in followed {
         let Some(current) = farmer.singleton.as_ref() else {

@@ -2,11 +2,8 @@
 //! is `confirmation_depth` deep) or vanished (a reorg), the singleton is read again from its launcher, and the
 //! `PoolState` it is in decides the membership: farming to us, leaving us (waiting room), or left.
 
-use std::collections::HashMap;
+use chia_protocol::{Bytes32, Coin};
 
-use chia_protocol::{Bytes32, Coin, CoinRecord};
-
-use crate::chain::node::CoinQuery;
 use crate::chia::puzzles::PoolConfig as PlotNftPoolConfig;
 use crate::chia::v1::lineage::SingletonV1;
 use crate::chia::v1::puzzles::{PoolSingletonState, PoolState};
@@ -63,13 +60,7 @@ pub async fn track_v1_singletons(pool: &Handles) -> Result<(), JobError> {
         return Ok(());
     }
     let ids: Vec<Bytes32> = members.iter().map(|f| coin_id(&f.singleton)).collect();
-    let records: HashMap<Bytes32, CoinRecord> = pool
-        .chain()
-        .coin_records_by_names(&ids, CoinQuery::all())
-        .await?
-        .into_iter()
-        .map(|r| (r.coin.coin_id(), r))
-        .collect();
+    let records = super::super::jobs::coins_by_id(pool, &ids).await?;
     let depth = pool.config().payouts.confirmation_depth;
     let settled = peak.height.saturating_sub(depth);
     for member in &members {
