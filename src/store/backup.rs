@@ -124,7 +124,7 @@ pub fn check_file(path: &Path) -> Result<Summary, StoreError> {
 struct Snapshot {
     txn: ReadTransaction,
     _db: Box<dyn std::any::Any>,
-    _copy: Option<TempFile>,
+    _copy: Option<tempfile::NamedTempFile>,
 }
 
 impl Snapshot {
@@ -138,18 +138,25 @@ impl Snapshot {
                 _copy: None,
             });
         }
-        let copy = TempFile(std::env::temp_dir().join(format!(
-            "chia-pool-check-{}-{}.redb",
-            std::process::id(),
-            super::unix_now_ms()
-        )));
-        std::fs::copy(path, &copy.0).map_err(|e| {
+        // Created exclusively and owner-only: a copy of the pool's data is as private as the file itself, and two
+        // checks in one process (or one millisecond) each get their own.
+        let copy = tempfile::Builder::new()
+            .prefix("chia-pool-check-")
+            .suffix(".redb")
+            .tempfile()
+            .map_err(|e| {
+                StoreError::Storage(format!(
+                    "making a temporary file to check {}: {e}",
+                    path.display()
+                ))
+            })?;
+        std::fs::copy(path, copy.path()).map_err(|e| {
             StoreError::Storage(format!("copying {} to check it: {e}", path.display()))
         })?;
         let db = guarded(path, || {
             Builder::new()
                 .set_check_integrity_on_open(true)
-                .open(&copy.0)
+                .open(copy.path())
         })?;
         let txn = db.begin_read()?;
         Ok(Self {
@@ -157,15 +164,6 @@ impl Snapshot {
             _db: Box::new(db),
             _copy: Some(copy),
         })
-    }
-}
-
-/// Removed when dropped (after the database on it: fields drop in order).
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -337,6 +335,45 @@ mod tests {
         store.close();
         assert!(!in_use(&path));
         assert!(check_file(&path).is_ok_and(|s| s.pages_verified));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn checks_running_at_once_each_read_their_own_copy() {
+        // Two checks started in the same millisecond once shared a temporary copy and read each other's pages.
+        let dir = std::env::temp_dir().join(format!("chia-pool-checks-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let paths: Vec<PathBuf> = (0..6u8)
+            .map(|i| {
+                let path = dir.join(format!("pool-{i}.redb"));
+                let store = crate::store::Store::open(&path).unwrap();
+                for n in 0..=i {
+                    let change = farmers::PayoutChange {
+                        launcher_id: [n; 32],
+                        old_puzzle_hash: [1; 32],
+                        new_puzzle_hash: [2; 32],
+                        at_ms: 1_700_000_000_000 + u64::from(n),
+                    };
+                    store
+                        .write_blocking(move |txn| farmers::record_payout_change(txn, &change))
+                        .unwrap();
+                }
+                store.close();
+                path
+            })
+            .collect();
+        let rows = |path: &PathBuf| check_file(path).map(|s| (s.rows, s.pages_verified));
+        let alone: Vec<_> = paths.iter().map(|p| rows(p).unwrap()).collect();
+        for _ in 0..5 {
+            let together: Vec<_> = std::thread::scope(|s| {
+                let running: Vec<_> = paths.iter().map(|p| s.spawn(move || rows(p))).collect();
+                running
+                    .into_iter()
+                    .map(|h| h.join().unwrap().unwrap())
+                    .collect()
+            });
+            assert_eq!(together, alone);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
