@@ -77,6 +77,40 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
     }
 }
 
+/// Answers worked out once per key and chain height and shared by everyone who asks meanwhile (single
+/// flight): concurrent requests for one launcher cost one chain walk, and repeats cost none until a new block
+/// could change the answer.
+pub struct PerBlock<K, V> {
+    recent: Recent<K, (Option<u32>, Arc<tokio::sync::OnceCell<V>>)>,
+}
+
+impl<K: Eq + Hash, V: Clone> PerBlock<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            recent: Recent::new(ttl),
+        }
+    }
+
+    /// The answer for `key` at chain `height`, worked out by `work` if nobody has yet. `work`'s `Err` is a
+    /// passing failure (the node unreachable): it is handed back and not kept, and the next asker works again.
+    pub async fn get_or_work<E, F, Fut>(&self, key: K, height: Option<u32>, work: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let cell = self
+            .recent
+            .update_with(key, (height, Arc::default()), |(at, cell)| {
+                if *at != height {
+                    *at = height;
+                    *cell = Arc::default();
+                }
+                Arc::clone(cell)
+            });
+        cell.get_or_try_init(work).await.cloned()
+    }
+}
+
 /// One launcher's node lookups of signage points the pool had not cached, over a window of about a block.
 ///
 /// A fresh signage point is unknown to the cache until its first partial asks, and a farmer with many plots

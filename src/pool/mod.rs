@@ -155,6 +155,9 @@ struct Inner {
     unknown_sp: guards::Recent<Bytes32, guards::SpLookups>,
     /// Proofs recently checked, by hash of the proof and its signage point.
     proofs: guards::Recent<[u8; 32], guards::ProofSeen>,
+    /// v1 registrations' chain walks (the owner key is on chain, so the walk comes before the signature):
+    /// one per launcher and block, whatever the number of requests.
+    v1_walks: guards::PerBlock<Bytes32, v1::Walked>,
 }
 
 /// How long a negative answer from the chain is reused: about one block.
@@ -192,6 +195,7 @@ impl Pool {
                 no_plotnft: guards::Recent::new(NEGATIVE_TTL),
                 unknown_sp: guards::Recent::new(NEGATIVE_TTL),
                 proofs: guards::Recent::new(proof_ttl),
+                v1_walks: guards::PerBlock::new(NEGATIVE_TTL),
             }),
         }
     }
@@ -239,6 +243,9 @@ impl Pool {
     }
     pub(crate) fn proofs(&self) -> &guards::Recent<[u8; 32], guards::ProofSeen> {
         &self.inner.proofs
+    }
+    pub(crate) fn v1_walks(&self) -> &guards::PerBlock<Bytes32, v1::Walked> {
+        &self.inner.v1_walks
     }
 }
 

@@ -60,7 +60,7 @@ impl Pool {
         let pos = &payload.proof_of_space;
         self.check_token(&request.authentication_token_v2, &payload.launcher_id)?;
         let farmer = self.registered_farmer(&payload.launcher_id)?;
-        check_membership(farmer.membership)?;
+        check_membership(farmer.membership, "POST /v2/farmer")?;
         check_contract(pos, farmer.reward_puzzle_hash, "reward")?;
         Ok(PartialMember {
             authentication_public_key: public_key(&farmer)?,
@@ -299,7 +299,8 @@ pub(crate) fn check_contract(
     ))
 }
 
-pub(crate) fn check_membership(membership: Membership) -> Result<(), PoolError> {
+/// `join` is the request that registers again after rejoining (`POST /v2/farmer`, or `POST /farmer` for v1).
+pub(crate) fn check_membership(membership: Membership, join: &str) -> Result<(), PoolError> {
     match membership {
         Membership::Pooling => Ok(()),
         Membership::Leaving => Err(PoolError::new(
@@ -308,7 +309,9 @@ pub(crate) fn check_membership(membership: Membership) -> Result<(), PoolError> 
         )),
         Membership::Left => Err(PoolError::new(
             PoolErrorCode::InvalidSingleton,
-            "this PlotNFT no longer pools with this pool: partials are not credited; POST /v2/farmer after rejoining",
+            format!(
+                "this PlotNFT no longer pools with this pool: partials are not credited; {join} after rejoining"
+            ),
         )),
     }
 }

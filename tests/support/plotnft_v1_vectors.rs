@@ -127,6 +127,15 @@ pub fn authentication_sk() -> chia_bls::SecretKey {
 
 /// POST /farmer at the root for the vectors' PlotNFT, signed by its owner key as 2.7.5 signs; the answer.
 pub fn register(base: &str, launcher_id: Bytes32) -> String {
+    register_signed_by(base, launcher_id, &secret_key("owner_sk"))
+}
+
+/// POST /farmer as `register`, signed by `signer` (another key than the owner's is a forgery).
+pub fn register_signed_by(
+    base: &str,
+    launcher_id: Bytes32,
+    signer: &chia_bls::SecretKey,
+) -> String {
     use chia_pool::chia::messages::{Message, PostFarmerPayload, PostFarmerRequest};
     let token = chia_pool::chia::v1::messages::authentication_token(
         chia_pool::pool::unix_now(),
@@ -140,13 +149,12 @@ pub fn register(base: &str, launcher_id: Bytes32) -> String {
         suggested_difficulty: None,
     };
     let body = PostFarmerRequest {
-        signature: chia_bls::sign(&secret_key("owner_sk"), payload.get_hash()),
+        signature: chia_bls::sign(signer, payload.get_hash()),
         payload,
     }
     .to_json_string();
-    ureq::post(&format!("{base}/farmer"))
-        .send_string(&body)
-        .expect("POST /farmer")
-        .into_string()
-        .expect("body")
+    match ureq::post(&format!("{base}/farmer")).send_string(&body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r.into_string().expect("body"),
+        Err(e) => panic!("POST /farmer: {e}"),
+    }
 }

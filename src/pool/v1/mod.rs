@@ -14,6 +14,7 @@ use crate::chia::messages::{
     GetFarmerResponse, GetPoolInfoResponse, PoolErrorCode, PostFarmerRequest, PostFarmerResponse,
     PostPartialRequest, PostPartialResponse, PutFarmerRequest, PutFarmerResponse,
 };
+use crate::chia::v1::lineage::SingletonV1;
 use crate::chia::v1::messages::{
     authentication_token, authentication_token_is_valid, verify_get_farmer, verify_post_farmer,
     verify_put_farmer, GetFarmerRequestV1,
@@ -73,9 +74,7 @@ impl Pool {
                 return Err(already_known());
             }
         }
-        let (singleton, created_height) =
-            crate::chain::low_priority(self.handles().singleton_v1_tip(payload.launcher_id, None))
-                .await?;
+        let (singleton, created_height) = self.walk_for_join(payload.launcher_id).await?;
         let pool = &self.settings().plotnft_pool;
         if !singleton.is_farming_to(pool.pool_puzzle_hash, pool.heightlock) {
             return Err(PoolError::new(
@@ -141,6 +140,24 @@ impl Pool {
             return Err(already_known());
         }
         Ok(self.welcome(payload.launcher_id, 1))
+    }
+
+    /// The launcher's singleton at the tip, for a registration. Anyone may ask, with any launcher and a bad
+    /// signature (which cannot be checked before the walk finds the owner key), so the walk and what the chain
+    /// decided (no such PlotNFT, not a v1 PlotNFT) are shared per launcher until the next block.
+    async fn walk_for_join(&self, launcher_id: Bytes32) -> Walked {
+        let height = self.chain().peak().map(|p| p.height);
+        let handles = self.handles();
+        self.v1_walks()
+            .get_or_work(launcher_id, height, || async move {
+                // Its node calls wait behind the pool's own and may be refused.
+                match crate::chain::low_priority(handles.singleton_v1_tip(launcher_id, None)).await
+                {
+                    Err(e) if !decided_by_chain(&e) => Err(e),
+                    decided => Ok(decided),
+                }
+            })
+            .await?
     }
 
     /// GET /farmer (v1): signed by the registered authentication key over the `get_farmer` payload.
@@ -240,7 +257,7 @@ impl Pool {
         let payload = &request.payload;
         self.check_token_v1(payload.authentication_token)?;
         let farmer = self.registered_farmer_v1(&payload.launcher_id)?;
-        check_membership(farmer.membership)?;
+        check_membership(farmer.membership, "POST /farmer")?;
         check_contract(
             &payload.proof_of_space,
             farmer.p2_singleton_puzzle_hash,
@@ -318,6 +335,18 @@ impl Pool {
                 PoolError::new(PoolErrorCode::FarmerNotKnown, "launcher is not registered")
             })
     }
+}
+
+/// A registration's chain walk: the singleton at the tip and the height its coin was created at, or what the
+/// chain says against it.
+pub(crate) type Walked = Result<(SingletonV1, u32), PoolError>;
+
+/// Refusals that come from the chain's contents, not from reaching it: kept until the next block.
+fn decided_by_chain(e: &PoolError) -> bool {
+    matches!(
+        e.code,
+        PoolErrorCode::NotFound | PoolErrorCode::InvalidSingleton
+    )
 }
 
 /// A key the store holds.
