@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod demo;
+pub mod farmer;
 pub mod fleet;
 pub mod landing;
 pub mod node;
