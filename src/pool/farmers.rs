@@ -1,7 +1,7 @@
-//! GET /pool_info, GET /auth and GET|POST|PUT /farmer.
+//! GET /auth and GET|POST|PUT /farmer (v2).
 
 use chia_bls::PublicKey;
-use chia_protocol::{Bytes32, Program};
+use chia_protocol::Bytes32;
 
 use crate::chia::messages::*;
 use crate::chia::signatures;
@@ -12,23 +12,6 @@ use super::tokens::TokenError;
 use super::{payout_instructions, unix_now, unix_now_ms, Pool, PoolError};
 
 impl Pool {
-    pub fn pool_info(&self) -> GetPoolInfoResponse {
-        let s = self.settings();
-        let c = &s.config;
-        GetPoolInfoResponse {
-            name: c.pool.name.clone(),
-            logo_url: c.pool.logo_url.clone(),
-            minimum_difficulty: c.pool.min_difficulty,
-            relative_lock_height: s.plotnft_pool.heightlock,
-            protocol_version: 2,
-            fee: fee_fraction(c.pool.fee_basis_points),
-            description: c.pool.description.clone(),
-            target_puzzle_hash: s.plotnft_pool.pool_puzzle_hash,
-            authentication_token_timeout: c.auth.token_timeout_minutes,
-            pool_memoization: Program::new(s.plotnft_pool.pool_memoization.clone().into()),
-        }
-    }
-
     /// GET /auth: a token for a registered farmer that proved it holds the PlotNFT's key just now. The
     /// clock and the farmer are checked before the pairing, which runs off the async threads.
     pub async fn authenticate(
@@ -377,32 +360,9 @@ pub fn public_key(farmer: &FarmerRecord) -> Result<PublicKey, PoolError> {
         .map_err(|e| PoolError::internal("a stored authentication key does not decode", e))
 }
 
-/// The fee as the decimal fraction the original pool specification uses ("0.01" for 1 %).
-fn fee_fraction(basis_points: u16) -> String {
-    let whole = basis_points / 10_000;
-    let frac = basis_points % 10_000;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let digits = format!("{frac:04}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
 fn already_known() -> PoolError {
     PoolError::new(
         PoolErrorCode::FarmerAlreadyKnown,
         "this launcher is already registered; use PUT /v2/farmer to change its settings",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fee_is_a_decimal_fraction() {
-        assert_eq!(super::fee_fraction(100), "0.01");
-        assert_eq!(super::fee_fraction(0), "0");
-        assert_eq!(super::fee_fraction(250), "0.025");
-        assert_eq!(super::fee_fraction(10_000), "1");
-        assert_eq!(super::fee_fraction(1), "0.0001");
-    }
 }

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod login;
 pub mod partials;
 pub mod payout_instructions;
+pub mod pool_info;
 pub mod registration;
 pub mod relocate;
 pub mod supervisor;
