@@ -311,3 +311,30 @@ fn test_files_beside_the_code_are_compiled_only_for_tests() {
         found.join("\n")
     );
 }
+
+#[test]
+fn files_are_short_enough_to_read_in_one_sitting() {
+    // A source file stays under the budget; a test file may pass it only saying why in its opening lines.
+    const BUDGET: usize = 400;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for dir in ["src", "tests", "benches"] {
+        for file in rust_files(&root.join(dir)) {
+            let text = fs::read_to_string(&file).expect("readable");
+            let lines = text.lines().count();
+            let explained = dir != "src"
+                && text
+                    .lines()
+                    .take(12)
+                    .any(|l| l.starts_with("//!") && l.contains("400 lines"));
+            if lines > BUDGET && !explained {
+                found.push(format!("{} ({lines} lines)", file.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "over {BUDGET} lines: split by job (a `*_tests.rs` beside the file for its tests):\n{}",
+        found.join("\n")
+    );
+}
