@@ -42,6 +42,16 @@ async fn forged_v1_registrations_cost_the_node_one_walk_per_block() {
     let forge = |launcher: Bytes32| {
         tokio::task::block_in_place(|| register_signed_by(&base, launcher, &forger))
     };
+    // The pool learns the peak by polling; a block it has not seen yet would change the cache key in the
+    // middle of a count. Its poller is sequential, so a second poll begun after the last block means the
+    // first one, which saw that block, has been applied.
+    let pool_saw_the_chain = || async {
+        let polls = chain.node.request_count("get_blockchain_state");
+        while chain.node.request_count("get_blockchain_state") < polls + 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    pool_saw_the_chain().await;
 
     // The first forgery pays for one walk and is refused for its signature.
     let before = walk_calls();
@@ -82,6 +92,7 @@ async fn forged_v1_registrations_cost_the_node_one_walk_per_block() {
 
     // A new block may change the answer: walked again, once, as soon as the pool sees the block.
     chain.node_state().add_block(true);
+    pool_saw_the_chain().await;
     let before = walk_calls();
     for _ in 0..100 {
         let answer = forge(launcher_id);
