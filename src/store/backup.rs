@@ -124,7 +124,8 @@ pub fn check_file(path: &Path) -> Result<Summary, StoreError> {
 struct Snapshot {
     txn: ReadTransaction,
     _db: Box<dyn std::any::Any>,
-    _copy: Option<tempfile::NamedTempFile>,
+    /// Dropped last (fields drop in order), once the database no longer holds the copy open.
+    _copy: Option<tempfile::TempDir>,
 }
 
 impl Snapshot {
@@ -138,31 +139,30 @@ impl Snapshot {
                 _copy: None,
             });
         }
-        // Created exclusively and owner-only: a copy of the pool's data is as private as the file itself, and two
-        // checks in one process (or one millisecond) each get their own.
-        let copy = tempfile::Builder::new()
+        // In a directory of its own, created exclusively and owner-only: a copy of the pool's data is as private
+        // as the file itself, two checks in one process (or one millisecond) each get their own, and no handle
+        // of ours is open on the copy when redb opens it (Windows refuses to share some).
+        let dir = tempfile::Builder::new()
             .prefix("chia-pool-check-")
-            .suffix(".redb")
-            .tempfile()
+            .tempdir()
             .map_err(|e| {
                 StoreError::Storage(format!(
-                    "making a temporary file to check {}: {e}",
+                    "making a temporary directory to check {}: {e}",
                     path.display()
                 ))
             })?;
-        std::fs::copy(path, copy.path()).map_err(|e| {
+        let copy = dir.path().join("pool.redb");
+        std::fs::copy(path, &copy).map_err(|e| {
             StoreError::Storage(format!("copying {} to check it: {e}", path.display()))
         })?;
         let db = guarded(path, || {
-            Builder::new()
-                .set_check_integrity_on_open(true)
-                .open(copy.path())
+            Builder::new().set_check_integrity_on_open(true).open(&copy)
         })?;
         let txn = db.begin_read()?;
         Ok(Self {
             txn,
             _db: Box::new(db),
-            _copy: Some(copy),
+            _copy: Some(dir),
         })
     }
 }
