@@ -43,8 +43,12 @@ pub fn service(config: Option<&Path>) -> anyhow::Result<ExitCode> {
 
 /// A service has no console: logs go to a file (appended), at the level `RUST_LOG` asks for or info.
 fn init_file_logging(path: &Path) -> anyhow::Result<()> {
+    // Logs name members and addresses: made owner-only like the database beside them.
+    if !path.exists() {
+        crate::store::create_owner_only(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+    }
     let file = std::fs::OpenOptions::new()
-        .create(true)
         .append(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;

@@ -283,13 +283,7 @@ fn partial_name(dest: &Path) -> PathBuf {
 }
 
 fn create_owner_only(path: &Path) -> Result<(), StoreError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map(drop)
+    super::open::create_owner_only(path)
         .map_err(|e| StoreError::Storage(format!("creating {}: {e}", path.display())))
 }
 

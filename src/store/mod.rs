@@ -29,7 +29,7 @@ use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 use writer::{Job, Queued};
 
-pub use open::{create_private_dir, restore_hint};
+pub use open::{create_owner_only, create_private_dir, restore_hint};
 pub use records::{FarmerRecord, Membership, PartialRecord, PartialState, SingletonRecord};
 
 /// A consistent read of the whole database, for readers outside the store (the status snapshot) that call the

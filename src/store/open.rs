@@ -2,7 +2,6 @@
 //! name, then renamed), an empty or damaged file is refused with a message that says how to restore it, and no
 //! panic from redb escapes.
 
-use std::fs::OpenOptions;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -146,11 +145,7 @@ fn create_new(path: &Path) -> Result<(), StoreError> {
     }
     let temp = temp_path(path);
     let _ = std::fs::remove_file(&temp);
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    drop(options.open(&temp).map_err(|e| io("creating", &temp, e))?);
+    create_owner_only(&temp).map_err(|e| io("creating", &temp, e))?;
     // redb initialises an empty file as a new database, keeping its permissions.
     let db = guarded(&temp, || {
         Builder::new().set_concurrency_mode(MODE).create(&temp)
@@ -189,6 +184,19 @@ fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".new");
     path.with_file_name(name)
+}
+
+/// Creates a new, empty file only its owner can open: mode 0600 on Unix; on Windows an owner-only ACL, so
+/// that a database in a directory made by someone else (the installer's ProgramData folder, which every local
+/// user may read) is still private. The ACL is set before any data is written and survives the rename.
+pub fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    drop(
+        crate::platform::private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(path)?,
+    );
+    crate::platform::make_private(path)
 }
 
 /// Creates a directory (and its parents) readable by the owner only.
