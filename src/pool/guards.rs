@@ -1,7 +1,8 @@
 //! Cheap refusals in front of expensive work, so that no cheap request buys pairings, proof checks or node
 //! calls: short-lived memories of answers already worked out (no PlotNFT at a launcher, unknown signage
-//! points per launcher, proofs already checked) and a bounded pool for signature checks that answers "busy"
-//! instead of queueing without end.
+//! points per launcher, proofs already checked), answers shared per launcher and block (`PerBlock`: a v1
+//! registration's chain walk) and a bounded pool for signature checks that answers "busy" instead of
+//! queueing without end.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -161,7 +161,7 @@ struct Inner {
     v1_walks: guards::PerBlock<Bytes32, v1::Walked>,
 }
 
-/// How long a negative answer from the chain is reused: about one block.
+/// How long a negative answer from the chain (or a v1 walk, within one block) is reused: about one block.
 const NEGATIVE_TTL: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Pool {
