@@ -18,6 +18,7 @@ pub mod relocate;
 pub mod supervisor;
 pub mod tokens;
 pub mod v1;
+pub mod verdict;
 pub mod verifier;
 
 use std::sync::Arc;
